@@ -1,0 +1,3 @@
+from frontwatch.cli import main
+
+raise SystemExit(main())

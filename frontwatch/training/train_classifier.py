@@ -1,0 +1,185 @@
+"""`train_classifier(cfg) -> Path`: fine-tunes the multi-task classifier with the HF Trainer."""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from frontwatch import __version__
+from frontwatch.training.config import ClassifierConfig, config_to_yaml
+from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
+from frontwatch.training.metrics import classification_metrics
+
+
+def resolve_model_path(name: str) -> Path:
+    """'shipped' names the classifier inside the package; anything else is a folder."""
+    if name == "shipped":
+        from frontwatch.inference.analyzer import shipped_classifier_path
+
+        return shipped_classifier_path()
+    return Path(name)
+
+
+def _label_maps(cfg: ClassifierConfig, known: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """The label set of each head: the config's, or a model's plus the explicitly added ones."""
+    if known is None:
+        missing = [h for h in LABEL_FIELDS if not cfg.labels.get(h)]
+        if missing:
+            raise ValueError(f"labels: give the label set of {', '.join(missing)} (training starts from the bare encoder)")
+        if cfg.new_labels:
+            raise ValueError("new_labels only applies when model_name_or_path names a model to extend; put them in labels")
+        return {h: list(cfg.labels[h]) for h in LABEL_FIELDS}
+    maps = {h: list(v) for h, v in known.items()}
+    for head, new in cfg.new_labels.items():
+        if head not in maps:
+            raise ValueError(f"new_labels: unknown head '{head}'; heads are {', '.join(maps)}")
+        again = [label for label in new if label in maps[head]]
+        if again:
+            raise ValueError(f"new_labels: {head} already has {', '.join(again)}")
+        maps[head].extend(new)
+    return maps
+
+
+def _features(model, records: list[dict]) -> list[dict]:
+    encoded = model.encode([r["text"] for r in records])
+    ids = [{l: i for i, l in enumerate(labels)} for labels in model.label_maps.values()]
+    return [
+        {"windows": windows, "labels": [m[r[h]] for m, h in zip(ids, model.label_maps)]}
+        for (windows, _), r in zip(encoded, records)
+    ]
+
+
+def _collator(model):
+    import torch
+
+    def collate(features):
+        batch = model.collate([f["windows"] for f in features])
+        batch["labels"] = torch.tensor([f["labels"] for f in features])
+        return batch
+
+    return collate
+
+
+def _compute_metrics(label_maps):
+    def compute(pred):
+        logits = pred.predictions if isinstance(pred.predictions, tuple) else (pred.predictions,)
+        out = {}
+        for k, (head, labels) in enumerate(label_maps.items()):
+            m = classification_metrics(np.argmax(logits[k], axis=-1), pred.label_ids[:, k], labels)
+            out[f"{head}_f1_macro"] = m["f1_macro"]
+            out[f"{head}_accuracy"] = m["accuracy"]
+        out["f1_macro"] = float(np.mean([out[f"{h}_f1_macro"] for h in label_maps]))
+        return out
+
+    return compute
+
+
+def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
+    """Trains the sector/direction classifier and saves it to `cfg.output_dir`.
+
+    Starts from the bare base encoder, or, when `cfg.model_name_or_path` names a saved classifier,
+    from its adapter and heads, keeping its label ids and adding `cfg.new_labels`.
+
+    Returns:
+        The output folder, which `FrontClassifier.from_pretrained` and `Analyzer.from_pretrained` read.
+
+    Example:
+        >>> from frontwatch.training import ClassifierConfig, load_config, train_classifier
+        >>> train_classifier(load_config(ClassifierConfig, "configs/classifier.yaml"))  # doctest: +SKIP
+    """
+    import torch
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from frontwatch.models.classifier import FrontClassifier
+
+    set_seed(cfg.seed)  # before the heads and adapters are built
+    settings = dict(
+        max_seq_length=cfg.max_seq_length, long_text_strategy=cfg.long_text_strategy, window_overlap=cfg.window_overlap,
+        max_windows=cfg.max_windows, classifier_dropout=cfg.classifier_dropout,
+    )
+    start = None
+    if cfg.model_name_or_path:
+        start = resolve_model_path(cfg.model_name_or_path)
+        known = FrontClassifier.read_config(start)["heads"]
+        known = {h: [v["id2label"][str(i)] for i in range(len(v["id2label"]))] for h, v in known.items()}
+    else:
+        known = None
+    label_maps = _label_maps(cfg, known)
+
+    train_records = load_labelled(cfg.train_file, label_maps)
+    dev_records = load_labelled(cfg.validation_file, label_maps) if cfg.validation_file else None
+    for head in label_maps:
+        seen = {r[head] for r in train_records}
+        unseen = [l for l in (cfg.new_labels.get(head, []) if start else []) if l not in seen]
+        if unseen:
+            raise ValueError(f"{cfg.train_file}: new {head} label(s) {', '.join(unseen)} have no training rows")
+
+    if start is not None:
+        model = FrontClassifier.from_pretrained(start, trainable=True)
+        for head, new in cfg.new_labels.items():
+            model.add_labels(head, new)
+        model.settings.update(settings)
+    else:
+        lora = dict(
+            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_target_modules, layers_to_transform=cfg.lora_layers,
+        )
+        model = FrontClassifier.from_base(label_maps, settings, lora, cfg.base_model_path)
+
+    train_ds = Dataset.from_list(_features(model, train_records))
+    dev_ds = Dataset.from_list(_features(model, dev_records)) if dev_records else None
+    output_dir = Path(cfg.output_dir)
+    scratch = tempfile.TemporaryDirectory(prefix="frontwatch-trainer-")  # nothing is saved there
+    args = TrainingArguments(
+        output_dir=scratch.name,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_steps,
+        num_train_epochs=cfg.num_train_epochs,
+        logging_steps=cfg.logging_steps,
+        eval_strategy="epoch" if dev_ds is not None else "no",
+        save_strategy="no",  # the model is saved once, by save_pretrained, below
+        seed=cfg.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        label_names=["labels"],
+        disable_tqdm=not progress,
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
+        data_collator=_collator(model), compute_metrics=_compute_metrics(model.label_maps),
+    )
+    began = time.time()
+    result = trainer.train()
+    train_seconds = time.time() - began
+    if not trainer.is_world_process_zero():
+        return output_dir
+
+    model.save_pretrained(output_dir)
+    info = {
+        "frontwatch_version": __version__,
+        "train_seconds": round(train_seconds, 1),
+        "train_loss": result.training_loss,
+        "data_sha256": {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p},
+        "started_from": str(start) if start else None,
+        "dev_metrics": trainer.evaluate() if dev_ds is not None else None,
+    }
+    (output_dir / "training_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    (output_dir / "training_config.yaml").write_text(config_to_yaml(cfg))
+    scratch.cleanup()
+
+    from frontwatch.training.evaluation import evaluate_classifier
+    from frontwatch.training.model_card import write_model_card
+
+    # Through the Analyzer, as users run it, so the card's figures are the ones `evaluate` gives.
+    splits = (("dev", cfg.validation_file), ("test", cfg.test_file))
+    reports = {name: evaluate_classifier(output_dir, path, device=args.device) for name, path in splits if path}
+    write_model_card(output_dir, reports)
+    return output_dir

@@ -1,0 +1,47 @@
+"""Compare ways of reading articles longer than the encoder's window, on a labelled file.
+
+Usage: python scripts/compare_long_text.py MODEL DATA [--max-seq-length 512]
+
+Runs the same trained classifier with each scheme and prints macro-F1 per head, on all articles and on
+the long ones alone (those that do not fit one window). Schemes:
+  head       the first window only (what a plain tokenizer with truncation does)
+  head_tail  a quarter of the window from the start, the rest from the end
+  windows    up to max_windows overlapping windows, token states mean-pooled together
+"""
+
+import argparse
+import json
+
+from frontwatch.inference.analyzer import Analyzer
+from frontwatch.training.metrics import classification_metrics
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("model")
+    p.add_argument("data")
+    a = p.parse_args()
+    rows = [json.loads(l) for l in open(a.data, encoding="utf-8")]
+    analyzer = Analyzer.from_pretrained(a.model, device="cpu")
+    settings = analyzer.classifier.settings
+    windowed = dict(settings, long_text_strategy="windows")
+    analyzer.classifier.settings = windowed
+    long = [len(w) > 1 for w, _ in analyzer.classifier.encode([r["text"] for r in rows])]
+    print(f"{len(rows)} articles, {sum(long)} longer than one window of {settings['max_seq_length']} tokens")
+    print(f"{'scheme':<10} {'subset':<6} {'n':>4} {'sector F1':>10} {'direction F1':>13}")
+    for scheme in ("head", "head_tail", "windows"):
+        analyzer.classifier.settings = dict(settings, long_text_strategy=scheme)
+        results = analyzer([r["text"] for r in rows])
+        for subset, keep in (("all", [True] * len(rows)), ("long", long)):
+            sel = [(r, res) for r, res, k in zip(rows, results, keep) if k]
+            f1 = {}
+            for head in ("sector", "direction"):
+                labels = analyzer.label_maps[head]
+                f1[head] = classification_metrics(
+                    [labels.index(getattr(res, head)) for _, res in sel], [labels.index(r[head]) for r, _ in sel], labels
+                )["f1_macro"]
+            print(f"{scheme:<10} {subset:<6} {len(sel):>4} {f1['sector']:>10.4f} {f1['direction']:>13.4f}")
+
+
+if __name__ == "__main__":
+    main()

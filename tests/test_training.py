@@ -1,0 +1,89 @@
+"""Training mechanics on the tiny BERT: it learns, saves a complete folder, reloads, and grows labels."""
+
+import json
+
+import pytest
+
+from conftest import DIRECTION_WORDS, SECTOR_WORDS, write_labelled
+from frontwatch.training import train_classifier
+
+
+def _accuracy(model_dir, path):
+    from frontwatch.inference.analyzer import Analyzer
+
+    rows = [json.loads(l) for l in open(path, encoding="utf-8")]
+    res = Analyzer.from_pretrained(model_dir, device="cpu")([r["text"] for r in rows])
+    return {h: sum(getattr(a, h) == r[h] for a, r in zip(res, rows)) / len(rows) for h in ("sector", "direction")}
+
+
+def test_train_saves_a_folder_that_reloads_and_predicts(tiny_config, tmp_path):
+    out = train_classifier(tiny_config, progress=False)
+    for name in ("config.json", "adapter_model.safetensors", "adapter_config.json", "heads.safetensors",
+                 "training_config.yaml", "training_info.json", "README.md"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["heads"]["sector"]["id2label"] == {"0": "kharkiv", "1": "bakhmut", "2": "kherson"}
+    info = json.loads((out / "training_info.json").read_text())
+    assert set(info["data_sha256"]) == {"train.jsonl", "dev.jsonl"}
+    card = (out / "README.md").read_text()
+    assert "On `dev` (18 articles)" in card and "| sector |" in card
+    test = write_labelled(tmp_path / "test.jsonl", 3, seed=3, prefix="t")
+    acc = _accuracy(out, test)
+    assert acc["sector"] >= 0.8 and acc["direction"] >= 0.8, acc  # chance is 1/3
+
+
+def test_training_is_seeded(tiny_config, tmp_path):
+    from safetensors.torch import load_file
+
+    tiny_config.num_train_epochs = 1
+    a = load_file(train_classifier(tiny_config, progress=False) / "heads.safetensors")
+    tiny_config.output_dir = str(tmp_path / "again")
+    b = load_file(train_classifier(tiny_config, progress=False) / "heads.safetensors")
+    assert all((a[k] == b[k]).all() for k in a)
+
+
+def test_new_label_is_learned_and_old_labels_still_work(tiny_config, tmp_path):
+    base = train_classifier(tiny_config, progress=False)
+    with_new = dict(SECTOR_WORDS, siversk=["siversk"])
+    tiny_config.model_name_or_path = str(base)
+    tiny_config.labels = {}
+    tiny_config.new_labels = {"sector": ["siversk"]}
+    tiny_config.train_file = str(write_labelled(tmp_path / "train2.jsonl", 8, seed=4, sector_words=with_new))
+    tiny_config.validation_file = None
+    tiny_config.output_dir = str(tmp_path / "grown")
+    grown = train_classifier(tiny_config, progress=False)
+    config = json.loads((grown / "config.json").read_text())
+    # the old labels keep their ids; the new one comes after them
+    assert config["heads"]["sector"]["id2label"] == {"0": "kharkiv", "1": "bakhmut", "2": "kherson", "3": "siversk"}
+    test = write_labelled(tmp_path / "test2.jsonl", 3, seed=5, sector_words=with_new, prefix="t")
+    rows = [json.loads(l) for l in open(test, encoding="utf-8")]
+    from frontwatch.inference.analyzer import Analyzer
+
+    res = Analyzer.from_pretrained(grown, device="cpu")([r["text"] for r in rows])
+    new = [a.sector == "siversk" for a, r in zip(res, rows) if r["sector"] == "siversk"]
+    old = [a.sector == r["sector"] for a, r in zip(res, rows) if r["sector"] != "siversk"]
+    # chance is 1/4; the tiny model gets ~0.8 on both
+    assert sum(new) / len(new) >= 0.7 and sum(old) / len(old) >= 0.7, (sum(new), len(new), sum(old), len(old))
+
+
+def test_unlisted_new_label_is_reported_not_learned(tiny_config, tmp_path):
+    from frontwatch.training.data import DataError
+
+    base = train_classifier(tiny_config, progress=False)
+    typo = dict(SECTOR_WORDS, kharkov=["koupiansk"])
+    tiny_config.model_name_or_path = str(base)
+    tiny_config.labels = {}
+    tiny_config.train_file = str(write_labelled(tmp_path / "typo.jsonl", 2, seed=6, sector_words=typo))
+    tiny_config.validation_file = None
+    with pytest.raises(DataError, match="sector 'kharkov' is not a known label"):
+        train_classifier(tiny_config, progress=False)
+
+
+def test_new_label_without_rows_is_an_error(tiny_config, tmp_path):
+    base = train_classifier(tiny_config, progress=False)
+    tiny_config.model_name_or_path = str(base)
+    tiny_config.labels = {}
+    tiny_config.new_labels = {"sector": ["crimea"]}
+    tiny_config.validation_file = None
+    with pytest.raises(ValueError, match="crimea have no training rows"):
+        train_classifier(tiny_config, progress=False)
