@@ -90,32 +90,19 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from tqdm import tqdm
-
-    from frontwatch.inference.analyzer import Analysis, Analyzer
-    from frontwatch.inference.io import read_rows
+    from frontwatch.inference.analyzer import Analyzer
+    from frontwatch.inference.batch import analyze_file
+    from frontwatch.inference.io import file_format
     from frontwatch.training.train_classifier import resolve_model_path
 
-    rows = list(read_rows(args.input))  # reads the whole file first: a bad path fails before the model loads
+    file_format(args.input)  # a wrong file type fails before the model loads
+    if not Path(args.input).is_file():
+        raise FileNotFoundError(f"{args.input}: no such file")
     analyzer = Analyzer.from_pretrained(resolve_model_path(args.model), device=args.device, batch_size=args.batch_size)
-    parsed = (r.record.get("text") for r in rows if r.error is None)
-    results = analyzer.iter_predict(parsed)
-    failed = 0
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as f, tqdm(total=len(rows), unit="article", file=sys.stderr) as bar:
-        for row in rows:
-            res = Analysis(error=row.error) if row.error else next(results)
-            failed += res.error is not None
-            out = {
-                "id": row.id, "sector": res.sector, "sector_score": res.sector_score,
-                "direction": res.direction, "direction_score": res.direction_score,
-                "flags": res.flags, "error": res.error,
-            }
-            f.write(json.dumps(out, ensure_ascii=False) + "\n")
-            f.flush()
-            bar.update()
-    print(f"frontwatch: {len(rows)} rows, {len(rows) - failed} analysed, {failed} failed -> {args.output}", file=sys.stderr)
-    return 1 if failed else 0
+    run = analyze_file(analyzer, args.input, args.output, args.batch_size, resume=args.resume)
+    resumed = f" (resumed after {run.resumed_from})" if run.resumed_from else ""
+    print(f"frontwatch: {run.rows} rows, {run.analysed} analysed, {run.failed} failed{resumed} -> {args.output}", file=sys.stderr)
+    return 1 if run.failed else 0
 
 
 def _positive_int(value: str) -> int:
@@ -137,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
     a.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
     a.add_argument("--no-summary", action="store_true", help="skip the English summaries (none are written yet)")
+    a.add_argument("--resume", action="store_true", help="finish an interrupted run: keep the output's complete rows, do the rest")
     a.set_defaults(func=cmd_analyze)
 
     t = sub.add_parser("train", help="train the classifier from a YAML config")
@@ -169,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    # The CLI draws its own progress bar; transformers' per-load bars and notices would bury it.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     from frontwatch.models.base_encoder import BaseModelError
     from frontwatch.models.classifier import ModelLoadError
 

@@ -48,7 +48,7 @@ def test_new_label_is_learned_and_old_labels_still_work(tiny_config, tmp_path):
     tiny_config.model_name_or_path = str(base)
     tiny_config.labels = {}
     tiny_config.new_labels = {"sector": ["siversk"]}
-    tiny_config.train_file = str(write_labelled(tmp_path / "train2.jsonl", 8, seed=4, sector_words=with_new))
+    tiny_config.train_file = str(write_labelled(tmp_path / "train2.jsonl", 12, seed=4, sector_words=with_new))
     tiny_config.validation_file = None
     tiny_config.output_dir = str(tmp_path / "grown")
     grown = train_classifier(tiny_config, progress=False)

@@ -5,10 +5,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from frontwatch.text import detect_language, looks_like_html, strip_html
+from frontwatch.text import detect_language, looks_like_html, strip_html, war_relevance
 
 CHUNK_BATCHES = 32  # batches tokenized, sorted and run together: bounds memory on huge inputs
 N_ALTERNATIVES = 2
+OFF_TOPIC_BELOW = 0.5  # war relevance under which an article is flagged off_topic
 
 
 @dataclass
@@ -17,10 +18,12 @@ class Analysis:
 
     Attributes:
         sector, direction: the predicted labels (None when the row failed, see `error`).
-        sector_score, direction_score: their probabilities, 0 to 1.
-        sector_alternatives, direction_alternatives: the next most likely labels as [label, probability].
+        sector_score, direction_score: the model's probability for the label times the article's war
+            relevance (1.0 for any text with ordinary war vocabulary), 0 to 1: a text about something
+            else scores near 0 instead of getting a confident label.
+        sector_alternatives, direction_alternatives: the next most likely labels as [label, score].
         flags: notes on the input, e.g. "text_cut" (longer than the windows cover), "html_stripped",
-            "language:en" (not French; analysed anyway).
+            "language:en" (not French; analysed anyway), "off_topic" (little or no war vocabulary).
         error: why the article could not be analysed, else None.
     """
 
@@ -62,7 +65,10 @@ def pick_device(device=None):
 
 
 def prepare_text(text) -> tuple[str | None, list[str], str | None]:
-    """Checks and cleans one input: (clean text or None, flags, error or None)."""
+    """Checks and cleans one input: (clean text or None, flags, error or None).
+
+    Never raises, whatever `text` is.
+    """
     if not isinstance(text, str):
         kind = "missing" if text is None else f"a {type(text).__name__}, not a string"
         return None, [], f"'text' is {kind}"
@@ -72,7 +78,7 @@ def prepare_text(text) -> tuple[str | None, list[str], str | None]:
         flags.append("html_stripped")
     if not text.strip():
         return None, flags, "'text' is empty"
-    lang, _ = detect_language(text)
+    lang, _ = detect_language(text[:20000])  # enough to tell; a 2 MB article need not be scanned whole
     if lang != "fr":
         flags.append(f"language:{lang}")
     return text, flags, None
@@ -141,12 +147,15 @@ class Analyzer:
         import torch
 
         results = [Analysis() for _ in texts]
-        todo = []
+        todo, relevance = [], []
         for i, raw in enumerate(texts):
             text, flags, error = prepare_text(raw)
             results[i].flags, results[i].error = flags, error
             if error is None:
                 todo.append((i, text))
+                relevance.append(war_relevance(text))
+                if relevance[-1] < OFF_TOPIC_BELOW:
+                    flags.append("off_topic")
         if not todo:
             return results
         encoded = self.classifier.encode([t for _, t in todo])
@@ -164,7 +173,7 @@ class Analyzer:
                     if encoded[k][1]:
                         res.flags.append("text_cut")
                     for h in heads:
-                        self._fill(res, h, probs[h][row])
+                        self._fill(res, h, probs[h][row] * relevance[k])
         return results
 
     def _fill(self, res: Analysis, head: str, probs) -> None:

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -20,11 +20,13 @@ class InputRow:
             are not rows).
         record: the parsed fields, or None when the row could not be parsed.
         error: why the row could not be parsed, else None.
+        flags: notes on how the row was read, e.g. "invalid_utf8" (bad bytes replaced by U+FFFD).
     """
 
     number: int
     record: dict | None
     error: str | None = None
+    flags: list = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -63,33 +65,35 @@ def _read_jsonl(path: Path) -> Iterator[InputRow]:
             if not raw.strip():
                 continue
             number += 1
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield InputRow(number, None, "line is not valid UTF-8")
-                continue
+            line, flags = _decode(raw)
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as e:
-                yield InputRow(number, None, f"malformed JSON ({e.msg} at column {e.colno})")
+                yield InputRow(number, None, f"malformed JSON ({e.msg} at column {e.colno})", flags)
                 continue
             if not isinstance(value, dict):
-                yield InputRow(number, None, f"expected a JSON object, got {type(value).__name__}")
+                yield InputRow(number, None, f"expected a JSON object, got {type(value).__name__}", flags)
                 continue
-            yield InputRow(number, value)
+            yield InputRow(number, value, None, flags)
+
+
+def _decode(raw: bytes) -> tuple[str, list[str]]:
+    """UTF-8, with undecodable bytes replaced (and flagged) rather than losing the row."""
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), ["invalid_utf8"]
 
 
 def _read_csv(path: Path) -> Iterator[InputRow]:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: the CSV file is not valid UTF-8; re-save it as UTF-8") from None
+    text, _ = _decode(path.read_bytes())
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheet exports write
     # newline="" keeps newlines inside quoted fields, which real CSV exports are full of.
     reader = csv.DictReader(io.StringIO(text, newline=""))
     for number, rec in enumerate(reader, start=1):
+        flags = ["invalid_utf8"] if any("\ufffd" in (v or "") for v in rec.values() if isinstance(v, str)) else []
         if None in rec:  # more cells than header names
             rec.pop(None)
-            yield InputRow(number, rec, "row has more cells than the header has columns")
+            yield InputRow(number, rec, "row has more cells than the header has columns", flags)
             continue
-        yield InputRow(number, rec)
+        yield InputRow(number, rec, None, flags)

@@ -66,6 +66,11 @@ class FrontClassifier(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(self.settings.get("classifier_dropout", 0.1))
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, len(labels)) for name, labels in self.label_maps.items()})
+        # e5's pooled vectors share most of their direction: per dimension they vary by ~0.08 across
+        # articles, too little for heads to learn from at any sane rate. Standardising with statistics
+        # measured once on training articles (set_feature_stats) makes them learn in a few steps.
+        self.register_buffer("feature_mean", torch.zeros(hidden))
+        self.register_buffer("feature_std", torch.ones(hidden))
         self._prefix_ids = tokenizer(PREFIX, add_special_tokens=False)["input_ids"]
 
     # -- tokenization -----------------------------------------------------------------------
@@ -99,14 +104,29 @@ class FrontClassifier(nn.Module):
         return {k: v.to(device) for k, v in batch.items()} if device is not None else batch
 
     # -- model ------------------------------------------------------------------------------
-    def forward(self, input_ids, attention_mask, doc_index, labels=None):
-        """Returns {"loss"?, "<head>_logits"...}; `labels` is [documents, heads] in head order."""
+    def pool(self, input_ids, attention_mask, doc_index):
+        """One vector per document: the mean of the token states of all its windows."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         n_docs = int(doc_index.max()) + 1
         sums = hidden.new_zeros(n_docs, hidden.shape[-1]).index_add_(0, doc_index, (hidden * mask).sum(1))
         counts = hidden.new_zeros(n_docs, 1).index_add_(0, doc_index, mask.sum(1))
-        pooled = self.dropout(sums / counts)
+        return sums / counts
+
+    @torch.no_grad()
+    def set_feature_stats(self, docs: list[list[list[int]]], batch_size: int = 16) -> None:
+        """Measures the pooled vectors' per-dimension mean and spread on `docs` (token windows)."""
+        was_training = self.training
+        self.eval()
+        pooled = torch.cat([self.pool(**self.collate(docs[i : i + batch_size])) for i in range(0, len(docs), batch_size)])
+        self.feature_mean.copy_(pooled.mean(0))
+        self.feature_std.copy_(pooled.std(0).clamp_min(1e-4) if len(docs) > 1 else torch.ones_like(self.feature_std))
+        self.train(was_training)
+
+    def forward(self, input_ids, attention_mask, doc_index, labels=None):
+        """Returns {"loss"?, "<head>_logits"...}; `labels` is [documents, heads] in head order."""
+        pooled = self.pool(input_ids, attention_mask, doc_index)
+        pooled = self.dropout((pooled - self.feature_mean) / self.feature_std)
         out = {f"{name}_logits": head(pooled).float() for name, head in self.heads.items()}
         if labels is not None:
             loss_fn = nn.CrossEntropyLoss()
@@ -135,7 +155,9 @@ class FrontClassifier(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         if hasattr(self.encoder, "peft_config"):
             self.encoder.save_pretrained(path)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}, path / HEADS_NAME)
+        tensors = {f"heads.{k}": v for k, v in self.heads.state_dict().items()}
+        tensors.update(feature_mean=self.feature_mean, feature_std=self.feature_std)
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, path / HEADS_NAME)
         config = {
             "frontwatch_version": __version__,
             "format_version": FORMAT_VERSION,
@@ -168,9 +190,16 @@ class FrontClassifier(nn.Module):
                 f"{path} was saved by frontwatch {config.get('frontwatch_version')}, newer than this "
                 f"{__version__}: pip install --upgrade frontwatch"
             )
+        from safetensors import safe_open
+
         for name in (HEADS_NAME, ADAPTER_NAME):
             if not (path / name).is_file():
                 raise ModelLoadError(f"{path / name} is missing; retrain the model or reinstall frontwatch")
+            try:  # reads the header only: a damaged file fails here, before the base model loads
+                with safe_open(path / name, "pt") as f:
+                    f.keys()
+            except Exception as e:
+                raise ModelLoadError(f"{path / name} is corrupt ({e}); retrain or reinstall frontwatch") from None
         return config
 
     @classmethod
@@ -195,8 +224,10 @@ class FrontClassifier(nn.Module):
             encoder = encoder.merge_and_unload()
         model = cls(encoder, tokenizer, label_maps, config["settings"], base_path)
         try:
-            model.heads.load_state_dict(heads)
-        except RuntimeError as e:
+            model.heads.load_state_dict({k.removeprefix("heads."): v for k, v in heads.items() if k.startswith("heads.")})
+            model.feature_mean.copy_(heads["feature_mean"])
+            model.feature_std.copy_(heads["feature_std"])
+        except (RuntimeError, KeyError) as e:
             raise ModelLoadError(f"{path / HEADS_NAME} does not match config.json's labels ({e})") from None
         return model.train(trainable)
 

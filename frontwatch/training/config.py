@@ -45,6 +45,8 @@ class ClassifierConfig:
     lora_layers: list[int] | None = None
     classifier_dropout: float = 0.1
     learning_rate: float = 5e-4
+    # The heads start from scratch on small pooled features; None trains them at learning_rate.
+    head_learning_rate: float | None = None
     weight_decay: float = 0.01
     warmup_steps: float = 0.1  # a float below 1 is a share of all steps, as in transformers
     num_train_epochs: float = 4.0

@@ -12,6 +12,8 @@ from frontwatch.training.config import ClassifierConfig, config_to_yaml
 from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
 from frontwatch.training.metrics import classification_metrics
 
+STATS_SAMPLE = 128  # training articles that set the pooled features' mean and spread
+
 
 def resolve_model_path(name: str) -> Path:
     """'shipped' names the classifier inside the package; anything else is a folder."""
@@ -129,7 +131,11 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         )
         model = FrontClassifier.from_base(label_maps, settings, lora, cfg.base_model_path)
 
-    train_ds = Dataset.from_list(_features(model, train_records))
+    train_features = _features(model, train_records)
+    if start is None:  # a model being extended keeps the statistics its heads were trained with
+        sample = train_features[:: max(1, len(train_features) // STATS_SAMPLE)][:STATS_SAMPLE]
+        model.set_feature_stats([f["windows"] for f in sample])
+    train_ds = Dataset.from_list(train_features)
     dev_ds = Dataset.from_list(_features(model, dev_records)) if dev_records else None
     output_dir = Path(cfg.output_dir)
     scratch = tempfile.TemporaryDirectory(prefix="frontwatch-trainer-")  # nothing is saved there
@@ -152,9 +158,17 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         disable_tqdm=not progress,
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
     )
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay},
+            {"params": list(model.heads.parameters()), "lr": cfg.head_learning_rate or cfg.learning_rate, "weight_decay": 0.0},
+        ]
+    )
     trainer = Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
         data_collator=_collator(model), compute_metrics=_compute_metrics(model.label_maps),
+        optimizers=(optimizer, None),  # the Trainer adds its warmup and decay schedule to both groups
     )
     began = time.time()
     result = trainer.train()

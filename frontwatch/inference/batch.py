@@ -1,0 +1,102 @@
+"""`analyze_file`: a whole input file to a JSONL of results, written row by row and resumable."""
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from frontwatch.inference.analyzer import CHUNK_BATCHES, Analysis
+from frontwatch.inference.io import read_rows
+
+OUTPUT_FIELDS = ("id", "sector", "sector_score", "direction", "direction_score", "flags", "error")
+
+
+@dataclass
+class RunSummary:
+    rows: int
+    failed: int
+    resumed_from: int  # rows already done in the output file before this run
+
+    @property
+    def analysed(self) -> int:
+        return self.rows - self.failed
+
+
+def completed_rows(output: Path, input_ids: list[str]) -> int:
+    """How many rows of a previous run's output are complete, truncating a half-written last line.
+
+    Raises ValueError if the output does not belong to this input (ids differ) rather than append to it.
+    """
+    data = output.read_bytes()
+    end = data.rfind(b"\n") + 1  # a line without its newline was being written when the run died
+    if end < len(data):
+        with output.open("r+b") as f:
+            f.truncate(end)
+    lines = data[:end].splitlines()
+    if len(lines) > len(input_ids):
+        raise ValueError(f"{output} has {len(lines)} rows but the input has {len(input_ids)}: it is not this input's output")
+    for n, line in enumerate(lines):
+        try:
+            row_id = json.loads(line)["id"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{output}: row {n + 1} is not a frontwatch result; remove the file to start again") from None
+        if row_id != input_ids[n]:
+            raise ValueError(
+                f"{output}: row {n + 1} has id {row_id!r} but the input's row {n + 1} has {input_ids[n]!r}; "
+                "it is another input's output (remove it or pick another -o)"
+            )
+    return len(lines)
+
+
+def analyze_file(analyzer, input_path, output_path, batch_size: int = 16, resume: bool = False, progress: bool = True) -> RunSummary:
+    """Analyses every row of a JSONL/CSV file into a JSONL file, one output row per input row, in order.
+
+    Each result line is written whole and flushed before the next one, so a killed run leaves only
+    complete lines (and at most one partial line, which `resume=True` drops and redoes). A resumed run
+    gives a file identical to an uninterrupted one: it restarts at the batch chunk the missing rows
+    belong to, so every article is computed in the same batch as before.
+    """
+    from tqdm import tqdm
+
+    rows = list(read_rows(input_path))
+    output_path = Path(output_path)
+    done = completed_rows(output_path, [r.id for r in rows]) if resume and output_path.exists() else 0
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+
+    # Rows that reach the model, and where the chunk holding the first missing one starts.
+    parsed = [k for k, r in enumerate(rows) if r.error is None]
+    n_parsed_done = sum(1 for k in parsed if k < done)
+    chunk = batch_size * CHUNK_BATCHES
+    restart = n_parsed_done // chunk * chunk
+    results = analyzer.iter_predict((rows[k].record.get("text") for k in parsed[restart:]), batch_size)
+    for _ in range(n_parsed_done - restart):
+        next(results)  # recomputed only so that batches match the first run; already written
+
+    seen: dict[str, int] = {r.id: r.number for r in reversed(rows)}  # id -> first row using it
+    failed = _count_failed_in_output(output_path, done) if done else 0
+    with open(output_path, "a" if done else "w", encoding="utf-8") as f, tqdm(
+        total=len(rows), initial=done, unit="article", file=sys.stderr, disable=not progress
+    ) as bar:
+        for row in rows[done:]:
+            res = Analysis(error=row.error) if row.error else next(results)
+            flags = row.flags + res.flags
+            if seen[row.id] != row.number:
+                flags.append(f"duplicate_id:first_row={seen[row.id]}")
+            failed += res.error is not None
+            out = {
+                "id": row.id, "sector": res.sector, "sector_score": res.sector_score,
+                "direction": res.direction, "direction_score": res.direction_score,
+                "flags": flags, "error": res.error,
+            }
+            f.write(json.dumps(out, ensure_ascii=False) + "\n")
+            f.flush()
+            bar.update()
+        os.fsync(f.fileno())
+    return RunSummary(rows=len(rows), failed=failed, resumed_from=done)
+
+
+def _count_failed_in_output(path: Path, n: int) -> int:
+    """Failed rows among the first n lines an earlier run wrote."""
+    with path.open(encoding="utf-8") as f:
+        return sum(1 for _, line in zip(range(n), f) if json.loads(line)["error"] is not None)
