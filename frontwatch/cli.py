@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="label every article of a JSONL or CSV file")
     a.add_argument("input", help="JSONL or CSV with a 'text' field (and optionally 'id')")
     a.add_argument("-o", "--output", required=True, help="JSONL to write, one row per input row, in input order")
-    a.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass, each up to max_windows windows (default 16)")
+    a.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass (default 16)")
     a.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
     a.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
     a.add_argument("--no-summary", action="store_true", help="skip the English summaries (none are written yet)")
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     # The CLI draws its own progress bar; transformers' per-load bars and notices would bury it.
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    from frontwatch.models.base_encoder import BaseModelError
+    from frontwatch.models.packages import BaseModelError
     from frontwatch.models.classifier import ModelLoadError
 
     try:

@@ -85,7 +85,7 @@ def tiny_config(tiny_base, tmp_path):
         base_model_path=str(tiny_base), train_file=str(train), validation_file=str(dev), test_file=None,
         output_dir=str(tmp_path / "model"),
         labels={"sector": list(SECTOR_WORDS), "direction": list(DIRECTION_WORDS)},
-        max_seq_length=64, max_windows=3, window_overlap=8, lora_r=4, lora_alpha=8, lora_dropout=0.0,
+        max_seq_length=64, max_segments=3, window_overlap=8, long_text_strategy="windows", lora_r=4, lora_alpha=8, lora_dropout=0.0,
         lora_target_modules=["query", "value"], learning_rate=3e-2, num_train_epochs=12, classifier_dropout=0.0,
         per_device_train_batch_size=8, logging_steps=1000, warmup_steps=0.0,
     )
@@ -101,7 +101,7 @@ def tiny_model(tiny_base, tmp_path_factory):
         base_model_path=str(tiny_base), train_file=str(write_labelled(tmp / "train.jsonl", 8, seed=1)),
         validation_file=None, test_file=None, output_dir=str(tmp / "model"),
         labels={"sector": list(SECTOR_WORDS), "direction": list(DIRECTION_WORDS)},
-        max_seq_length=32, max_windows=3, window_overlap=4, lora_r=4, lora_alpha=8, lora_dropout=0.0,
+        max_seq_length=32, max_segments=3, window_overlap=4, long_text_strategy="windows", lora_r=4, lora_alpha=8, lora_dropout=0.0,
         lora_target_modules=["query", "value"], learning_rate=3e-2, num_train_epochs=12, classifier_dropout=0.0,
         logging_steps=1000, warmup_steps=0.0,
     )

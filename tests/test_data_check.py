@@ -104,3 +104,17 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert "row 2 (id r2): sector 'kharkov' is not a known label" in capsys.readouterr().out
     assert main(["data", "check", str(tmp_path / "missing.jsonl"), "--config", str(cfg)]) == 2
     assert main(["data", "check", str(tmp_path / "file.txt"), "--config", str(cfg)]) == 2
+
+
+def test_summarizer_training_data_needs_summaries(tmp_path):
+    import pytest
+
+    from frontwatch.training.data import DataError, load_labelled
+
+    rows = [row(1), {k: v for k, v in row(2).items() if k != "summary_en"}, row(3, summary_en="")]
+    path = write(tmp_path / "s.jsonl", rows)
+    assert len(load_labelled(path, LABELS)) == 3  # the classifier does not need them
+    with pytest.raises(DataError) as e:
+        load_labelled(path, LABELS, require_summary=True)
+    assert "row 2 (id r2): 'summary_en' is missing" in str(e.value)
+    assert "row 3 (id r3): 'summary_en' is empty" in str(e.value)

@@ -139,12 +139,12 @@ def test_broken_models_fail_early_with_one_line(tiny_model, tmp_path, capsys):
 def test_missing_base_package_is_one_line(tiny_model, tmp_path, capsys, monkeypatch):
     import importlib.metadata
 
-    from frontwatch.models import base_encoder
+    from frontwatch.models import packages
 
     def not_installed(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(base_encoder.importlib.metadata, "version", not_installed)
+    monkeypatch.setattr(packages.importlib.metadata, "version", not_installed)
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": WAR}) + "\n")
     err = _one_line_error(capsys, ["analyze", str(src), "-o", str(tmp_path / "o.jsonl")])

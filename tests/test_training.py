@@ -87,3 +87,33 @@ def test_new_label_without_rows_is_an_error(tiny_config, tmp_path):
     tiny_config.validation_file = None
     with pytest.raises(ValueError, match="crimea have no training rows"):
         train_classifier(tiny_config, progress=False)
+
+
+@pytest.mark.parametrize("probe_epochs", [0, 2])  # 0: the Trainer alone must move every part
+def test_every_trainable_part_is_trained(tiny_config, probe_epochs):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import set_seed
+
+    from frontwatch.models.classifier import FrontClassifier
+
+    tiny_config.num_train_epochs = 1
+    tiny_config.probe_epochs = probe_epochs
+    tiny_config.max_seq_length = 16  # several windows per article: one segment gives attention no gradient
+    tiny_config.window_overlap = 2
+    out = train_classifier(tiny_config, progress=False)
+    trained = load_file(out / "heads.safetensors")
+    adapter = load_file(out / "adapter_model.safetensors")
+
+    set_seed(tiny_config.seed)  # rebuild the model exactly as training built it, before any step
+    c = tiny_config
+    initial = FrontClassifier.from_base(
+        c.labels, {}, dict(r=c.lora_r, lora_alpha=c.lora_alpha, lora_dropout=c.lora_dropout,
+                           target_modules=c.lora_target_modules, layers_to_transform=c.lora_layers), c.base_model_path,
+    )
+    for head in ("sector", "direction"):
+        assert not torch.allclose(trained[f"attention.{head}.weight"], initial.attention[head].weight), head
+        assert not torch.allclose(trained[f"heads.{head}.weight"], initial.heads[head].weight), head
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().max() > 0 for v in lora_b)  # B starts at zero: nonzero means trained
+    assert not torch.allclose(trained["feature_std"], torch.ones_like(trained["feature_std"]))

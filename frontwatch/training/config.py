@@ -34,9 +34,11 @@ class ClassifierConfig:
     # known nor listed here is an error (it is most likely a typo).
     new_labels: dict[str, list[str]] = field(default_factory=dict)
     max_seq_length: int = 512  # tokens per window, special tokens included
-    long_text_strategy: str = "windows"  # head | head_tail | windows
+    # How an article becomes encoder segments: paragraphs (each paragraph, long ones windowed),
+    # windows (overlapping windows of the whole text), head or head_tail (one window).
+    long_text_strategy: str = "paragraphs"
     window_overlap: int = 64  # tokens shared by consecutive windows
-    max_windows: int = 4  # per article; beyond, the text is cut (and flagged at inference)
+    max_segments: int = 64  # per article; beyond, the text is cut (and flagged at inference)
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1
@@ -47,6 +49,9 @@ class ClassifierConfig:
     learning_rate: float = 5e-4
     # The heads start from scratch on small pooled features; None trains them at learning_rate.
     head_learning_rate: float | None = None
+    # Epochs of training the heads alone on frozen segment vectors before fine-tuning (linear probing
+    # then fine-tuning): cheap, and the adapters then start from heads that already work.
+    probe_epochs: int = 0
     weight_decay: float = 0.01
     warmup_steps: float = 0.1  # a float below 1 is a share of all steps, as in transformers
     num_train_epochs: float = 4.0
@@ -57,8 +62,8 @@ class ClassifierConfig:
     seed: int = 42
 
     def __post_init__(self):
-        if self.long_text_strategy not in ("head", "head_tail", "windows"):
-            raise ValueError(f"long_text_strategy '{self.long_text_strategy}': use head, head_tail or windows")
+        if self.long_text_strategy not in ("paragraphs", "windows", "head", "head_tail"):
+            raise ValueError(f"long_text_strategy '{self.long_text_strategy}': use paragraphs, windows, head or head_tail")
         if not 16 <= self.max_seq_length <= 512:
             raise ValueError(f"max_seq_length {self.max_seq_length}: the encoder takes 16 to 512 tokens")
         if not 0 <= self.window_overlap < self.max_seq_length // 2:

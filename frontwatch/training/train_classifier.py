@@ -12,8 +12,6 @@ from frontwatch.training.config import ClassifierConfig, config_to_yaml
 from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
 from frontwatch.training.metrics import classification_metrics
 
-STATS_SAMPLE = 128  # training articles that set the pooled features' mean and spread
-
 
 def resolve_model_path(name: str) -> Path:
     """'shipped' names the classifier inside the package; anything else is a folder."""
@@ -100,7 +98,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     set_seed(cfg.seed)  # before the heads and adapters are built
     settings = dict(
         max_seq_length=cfg.max_seq_length, long_text_strategy=cfg.long_text_strategy, window_overlap=cfg.window_overlap,
-        max_windows=cfg.max_windows, classifier_dropout=cfg.classifier_dropout,
+        max_segments=cfg.max_segments, classifier_dropout=cfg.classifier_dropout,
     )
     start = None
     if cfg.model_name_or_path:
@@ -133,8 +131,14 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
 
     train_features = _features(model, train_records)
     if start is None:  # a model being extended keeps the statistics its heads were trained with
-        sample = train_features[:: max(1, len(train_features) // STATS_SAMPLE)][:STATS_SAMPLE]
-        model.set_feature_stats([f["windows"] for f in sample])
+        # One frozen pass over the training articles: it sets the standardisation and, with
+        # probe_epochs, trains the heads on fixed vectors before the adapters start to move.
+        vectors, owners = model.embed_segments([f["windows"] for f in train_features], cfg.per_device_eval_batch_size)
+        model.set_feature_stats(vectors)
+        if cfg.probe_epochs:
+            labels = torch.tensor([f["labels"] for f in train_features])
+            model.probe_heads(vectors, owners, labels, cfg.probe_epochs, cfg.head_learning_rate or cfg.learning_rate,
+                              cfg.per_device_train_batch_size, cfg.seed)
     train_ds = Dataset.from_list(train_features)
     dev_ds = Dataset.from_list(_features(model, dev_records)) if dev_records else None
     output_dir = Path(cfg.output_dir)
@@ -162,7 +166,8 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     optimizer = torch.optim.AdamW(
         [
             {"params": encoder_params, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay},
-            {"params": list(model.heads.parameters()), "lr": cfg.head_learning_rate or cfg.learning_rate, "weight_decay": 0.0},
+            {"params": [*model.heads.parameters(), *model.attention.parameters()],
+             "lr": cfg.head_learning_rate or cfg.learning_rate, "weight_decay": 0.0},
         ]
     )
     trainer = Trainer(
