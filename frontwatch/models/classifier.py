@@ -158,12 +158,14 @@ class FrontClassifier(nn.Module):
         return (self._raw_segment_vectors(input_ids, attention_mask) - self.feature_mean) / self.feature_std
 
     @torch.no_grad()
-    def embed_segments(self, docs: list[list[list[int]]], batch_size: int = 16):
+    def embed_segments(self, docs: list[list[list[int]]], batch_size: int = 16, progress: bool = False):
         """Raw segment vectors of `docs` (eval mode) and each one's document index."""
+        from tqdm import tqdm
+
         was_training = self.training
         self.eval()
         vectors, owners = [], []
-        for i in range(0, len(docs), batch_size):
+        for i in tqdm(range(0, len(docs), batch_size), desc="frozen pass", unit="batch", disable=not progress):
             batch = self.collate(docs[i : i + batch_size])
             vectors.append(self._raw_segment_vectors(batch["input_ids"], batch["attention_mask"]))
             owners.append(batch["doc_index"] + i)
@@ -175,7 +177,8 @@ class FrontClassifier(nn.Module):
         self.feature_mean.copy_(vectors.mean(0))
         self.feature_std.copy_(vectors.std(0).clamp_min(1e-4) if len(vectors) > 1 else torch.ones_like(self.feature_std))
 
-    def probe_heads(self, vectors, owners, labels, epochs: int, learning_rate: float, batch_size: int = 16, seed: int = 0):
+    def probe_heads(self, vectors, owners, labels, epochs: int, learning_rate: float, batch_size: int = 16, seed: int = 0,
+                    progress: bool = False):
         """Trains heads and attention queries alone on fixed segment vectors (the 'probe' before fine-tuning).
 
         Args:
@@ -189,7 +192,9 @@ class FrontClassifier(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         loss_fn = nn.CrossEntropyLoss()
         self.train()
-        for _ in range(epochs):
+        from tqdm import tqdm
+
+        for _ in tqdm(range(epochs), desc="probe", unit="epoch", disable=not progress):
             order = torch.randperm(len(labels), generator=generator)
             for start in range(0, len(order), batch_size):
                 docs = order[start : start + batch_size]

@@ -133,12 +133,12 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     if start is None:  # a model being extended keeps the statistics its heads were trained with
         # One frozen pass over the training articles: it sets the standardisation and, with
         # probe_epochs, trains the heads on fixed vectors before the adapters start to move.
-        vectors, owners = model.embed_segments([f["windows"] for f in train_features], cfg.per_device_eval_batch_size)
+        vectors, owners = model.embed_segments([f["windows"] for f in train_features], cfg.per_device_eval_batch_size, progress)
         model.set_feature_stats(vectors)
         if cfg.probe_epochs:
             labels = torch.tensor([f["labels"] for f in train_features])
             model.probe_heads(vectors, owners, labels, cfg.probe_epochs, cfg.head_learning_rate or cfg.learning_rate,
-                              cfg.per_device_train_batch_size, cfg.seed)
+                              cfg.per_device_train_batch_size, cfg.seed, progress)
     train_ds = Dataset.from_list(train_features)
     dev_ds = Dataset.from_list(_features(model, dev_records)) if dev_records else None
     output_dir = Path(cfg.output_dir)
