@@ -19,8 +19,7 @@ def _label_sets(config: str | None, model: str | None) -> dict[str, list[str]]:
     from frontwatch.training.train_classifier import _label_maps, resolve_model_path
 
     def model_labels(path) -> dict:
-        heads = FrontClassifier.read_config(resolve_model_path(path))["heads"]
-        return {h: [v["id2label"][str(i)] for i in range(len(v["id2label"]))] for h, v in heads.items()}
+        return FrontClassifier.read_label_maps(resolve_model_path(path))
 
     if config:
         cfg = load_config(ClassifierConfig, config)
@@ -92,12 +91,10 @@ def cmd_evaluate(args) -> int:
 def cmd_analyze(args) -> int:
     from frontwatch.inference.analyzer import Analyzer
     from frontwatch.inference.batch import analyze_file
-    from frontwatch.inference.io import file_format
+    from frontwatch.inference.io import check_input_file
     from frontwatch.training.train_classifier import resolve_model_path
 
-    file_format(args.input)  # a wrong file type fails before the model loads
-    if not Path(args.input).is_file():
-        raise FileNotFoundError(f"{args.input}: no such file")
+    check_input_file(args.input)  # a wrong path or file type fails before the model loads
     analyzer = Analyzer.from_pretrained(resolve_model_path(args.model), device=args.device, batch_size=args.batch_size)
     run = analyze_file(analyzer, args.input, args.output, args.batch_size, resume=args.resume)
     resumed = f" (resumed after {run.resumed_from})" if run.resumed_from else ""

@@ -9,8 +9,6 @@ from pathlib import Path
 from frontwatch.inference.analyzer import CHUNK_BATCHES, Analysis
 from frontwatch.inference.io import read_rows
 
-OUTPUT_FIELDS = ("id", "sector", "sector_score", "direction", "direction_score", "flags", "error")
-
 
 @dataclass
 class RunSummary:

@@ -46,13 +46,18 @@ def file_format(path: str | Path) -> str:
     raise ValueError(f"{path}: unknown file type '{suffix}'; use .jsonl (one JSON object a line) or .csv with a header")
 
 
+def check_input_file(path: str | Path) -> str:
+    """Returns the file's format, or raises a clear error for a missing file or an unknown type."""
+    fmt = file_format(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return fmt
+
+
 def read_rows(path: str | Path) -> Iterator[InputRow]:
     """Yields every data row of a JSONL or CSV file in order, bad rows included with their error."""
     path = Path(path)
-    fmt = file_format(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if fmt == "csv":
+    if check_input_file(path) == "csv":
         yield from _read_csv(path)
     else:
         yield from _read_jsonl(path)

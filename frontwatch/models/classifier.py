@@ -301,6 +301,12 @@ class FrontClassifier(nn.Module):
         return config
 
     @classmethod
+    def read_label_maps(cls, path) -> dict[str, list[str]]:
+        """Head name -> labels in id order, from a saved folder's config.json (checked)."""
+        heads = cls.read_config(path)["heads"]
+        return {name: [head["id2label"][str(i)] for i in range(len(head["id2label"]))] for name, head in heads.items()}
+
+    @classmethod
     def from_pretrained(cls, path, trainable: bool = False) -> "FrontClassifier":
         """Loads a saved classifier; for inference (`trainable=False`) the adapter is merged in."""
         from peft import PeftModel
@@ -308,9 +314,7 @@ class FrontClassifier(nn.Module):
 
         path = Path(path)
         config = cls.read_config(path)
-        label_maps = {
-            name: [head["id2label"][str(i)] for i in range(len(head["id2label"]))] for name, head in config["heads"].items()
-        }
+        label_maps = cls.read_label_maps(path)
         base_path = config.get("base_model_path")
         base, tokenizer = load_base_encoder(base_path)
         try:

@@ -103,8 +103,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     start = None
     if cfg.model_name_or_path:
         start = resolve_model_path(cfg.model_name_or_path)
-        known = FrontClassifier.read_config(start)["heads"]
-        known = {h: [v["id2label"][str(i)] for i in range(len(v["id2label"]))] for h, v in known.items()}
+        known = FrontClassifier.read_label_maps(start)
     else:
         known = None
     label_maps = _label_maps(cfg, known)
