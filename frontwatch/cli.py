@@ -56,27 +56,47 @@ def _new_labels(pairs: list[str]) -> dict[str, list[str]]:
 
 
 def cmd_train(args) -> int:
-    from frontwatch.training.config import ClassifierConfig, load_config
-    from frontwatch.training.train_classifier import train_classifier
+    from frontwatch.training.config import SummarizerConfig, config_class, load_config
 
+    cls = config_class(args.config)
     cfg = load_config(
-        ClassifierConfig, args.config, output_dir=args.output_dir, model_name_or_path=args.model_name_or_path,
+        cls, args.config, output_dir=args.output_dir, model_name_or_path=args.model_name_or_path,
         train_file=args.train_file, validation_file=args.validation_file,
     )
-    if args.new_label:
+    if cls is SummarizerConfig:
+        from frontwatch.training.train_summarizer import train_summarizer
+
+        if args.new_label:
+            raise ValueError("--new-label is for classifier configs; the summarizer writes any label the classifier gives")
+        out = train_summarizer(cfg)
+    else:
+        from frontwatch.training.train_classifier import train_classifier
+
         for head, labels in _new_labels(args.new_label).items():
             cfg.new_labels.setdefault(head, []).extend(l for l in labels if l not in cfg.new_labels.get(head, []))
-    out = train_classifier(cfg)
+        out = train_classifier(cfg)
     info = json.loads((out / "training_info.json").read_text())
-    print(json.dumps({"output_dir": str(out), "train_seconds": info["train_seconds"], "dev_metrics": info["dev_metrics"]}, indent=2))
+    shown = {k: info.get(k) for k in ("train_seconds", "dev_metrics", "dev_loss") if k in info}
+    print(json.dumps({"output_dir": str(out), **shown}, indent=2))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from frontwatch.training.evaluation import evaluate_classifier
+    from frontwatch.models.summarizer import SETTINGS_FILE
+    from frontwatch.training.evaluation import BASELINE, evaluate_classifier, evaluate_summarizer
     from frontwatch.training.train_classifier import resolve_model_path
+    from frontwatch.training.train_summarizer import resolve_summarizer_path
 
     out_dir = args.output_dir or Path("eval") / Path(args.data).stem
+    if args.model == BASELINE or args.model == "shipped-summarizer" or (Path(args.model) / SETTINGS_FILE).is_file():
+        model = BASELINE if args.model == BASELINE else resolve_summarizer_path(args.model.replace("shipped-summarizer", "shipped"))
+        report = evaluate_summarizer(model, args.data, out_dir, classifier=args.classifier, batch_size=args.batch_size,
+                                     device=args.device, **_generation_overrides(args))
+        from frontwatch.training.model_card import summary_metrics_table
+
+        print(summary_metrics_table({Path(str(model)).name: report}))
+        print(f"\nsaved metrics.json and summaries.jsonl in {out_dir}")
+        return 0
     report = evaluate_classifier(resolve_model_path(args.model), args.data, out_dir, args.batch_size, args.device)
     for head, cm in report["confusion_matrices"].items():
         m = report[head]
@@ -95,11 +115,34 @@ def cmd_analyze(args) -> int:
     from frontwatch.training.train_classifier import resolve_model_path
 
     check_input_file(args.input)  # a wrong path or file type fails before the model loads
-    analyzer = Analyzer.from_pretrained(resolve_model_path(args.model), device=args.device, batch_size=args.batch_size)
+    summarizer = None
+    if not args.no_summary and args.summarizer != "shipped":
+        summarizer = args.summarizer
+    analyzer = Analyzer.from_pretrained(
+        resolve_model_path(args.model), device=args.device, batch_size=args.batch_size, summaries=not args.no_summary,
+        summarizer_path=summarizer, **_generation_overrides(args),
+    )
     run = analyze_file(analyzer, args.input, args.output, args.batch_size, resume=args.resume)
     resumed = f" (resumed after {run.resumed_from})" if run.resumed_from else ""
     print(f"frontwatch: {run.rows} rows, {run.analysed} analysed, {run.failed} failed{resumed} -> {args.output}", file=sys.stderr)
     return 1 if run.failed else 0
+
+
+def cmd_report(args) -> int:
+    from frontwatch.report import write_report
+
+    n = write_report(args.results, args.output, args.title)
+    print(f"frontwatch: report of {n} rows -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _generation_overrides(args) -> dict:
+    return {k: v for k, v in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if v is not None}
+
+
+def _add_generation_options(parser) -> None:
+    parser.add_argument("--num-beams", type=_positive_int, default=None, help="summary beam size (default: the model's, 1)")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=None, help="cap on summary tokens (default: the model's, 96)")
 
 
 def _positive_int(value: str) -> int:
@@ -120,26 +163,37 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass (default 16)")
     a.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
     a.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
-    a.add_argument("--no-summary", action="store_true", help="skip the English summaries (none are written yet)")
+    a.add_argument("--summarizer", default="shipped", help="summarizer folder (default: the shipped one)")
+    a.add_argument("--no-summary", action="store_true", help="skip the English summaries (the decoder is not loaded; much faster)")
+    _add_generation_options(a)
     a.add_argument("--resume", action="store_true", help="finish an interrupted run: keep the output's complete rows, do the rest")
     a.set_defaults(func=cmd_analyze)
 
-    t = sub.add_parser("train", help="train the classifier from a YAML config")
-    t.add_argument("config", help="e.g. configs/classifier.yaml")
+    t = sub.add_parser("train", help="train the classifier or the summarizer from a YAML config")
+    t.add_argument("config", help="configs/classifier.yaml or configs/summarizer.yaml (its 'task' key says which)")
     t.add_argument("--output-dir", default=None)
-    t.add_argument("--model-name-or-path", default=None, help="start from this classifier ('shipped' for the shipped one)")
+    t.add_argument("--model-name-or-path", default=None, help="start from this model ('shipped' for the shipped one)")
     t.add_argument("--train-file", default=None)
     t.add_argument("--validation-file", default=None)
     t.add_argument("--new-label", action="append", default=[], metavar="HEAD=LABEL", help="add a label, e.g. sector=siversk (repeatable)")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="metrics, confusion matrices and pictures on a labelled file")
-    e.add_argument("model", help="classifier folder, or 'shipped'")
+    e.add_argument("model", help="classifier or summarizer folder, 'shipped' (classifier), 'shipped-summarizer', or "
+                   "'base-few-shot' (the un-tuned decoder shown two examples: the summaries' baseline)")
     e.add_argument("data", help="labelled JSONL or CSV")
     e.add_argument("-o", "--output-dir", default=None, help="where metrics.json and the PNGs go (default eval/<data name>)")
-    e.add_argument("--batch-size", type=_positive_int, default=16)
+    e.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass (and per generation batch)")
     e.add_argument("--device", default=None)
+    e.add_argument("--classifier", default="shipped", help="for summarizers: the classifier that gives the labels and reads the summaries")
+    _add_generation_options(e)
     e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("report", help="one self-contained HTML page (charts, rows to review, searchable table) from analyze's output")
+    r.add_argument("results", help="the JSONL that frontwatch analyze wrote")
+    r.add_argument("-o", "--output", required=True, help="HTML file to write")
+    r.add_argument("--title", default=None)
+    r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("data", help="tools for labelled data")
     dsub = d.add_subparsers(dest="data_command", required=True)

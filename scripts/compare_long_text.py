@@ -23,7 +23,7 @@ def main():
     p.add_argument("data")
     a = p.parse_args()
     rows = [json.loads(l) for l in open(a.data, encoding="utf-8")]
-    analyzer = Analyzer.from_pretrained(a.model, device="cpu")
+    analyzer = Analyzer.from_pretrained(a.model, device="cpu", summaries=False)
     settings = analyzer.classifier.settings
     analyzer.classifier.settings = dict(settings, long_text_strategy="windows")
     long = [len(w) > 1 for w, _ in analyzer.classifier.encode([r["text"] for r in rows])]

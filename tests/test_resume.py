@@ -29,7 +29,7 @@ def _input(path, n):
 
 def _analyze(src, out, model, *extra):
     cmd = [sys.executable, "-m", "frontwatch", "analyze", str(src), "-o", str(out), "--model", str(model),
-           "--batch-size", "4", "--device", "cpu", *extra]
+           "--batch-size", "4", "--device", "cpu", "--no-summary", *extra]
     return subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 

@@ -15,7 +15,7 @@ REAL = ROOT.parent / "shared" / "examples" / "real_articles.jsonl"
 
 @pytest.fixture(scope="module")
 def analyzer():
-    return Analyzer.from_pretrained(device="cpu")
+    return Analyzer.from_pretrained(device="cpu", summaries=False)
 
 
 def test_shipped_folder_is_complete_and_small():
@@ -32,24 +32,35 @@ def test_labels_come_from_the_checkpoint(analyzer):
 
 
 def test_test_split_quality(analyzer):
-    # Regression floors under what the shipped model measures on the test split (sector 0.854, direction
-    # 0.663 macro-F1; chance is about 0.11 and 0.33). The targets of issue 3, 0.95 and 0.90, are not
+    # Regression floors under what the shipped model measures on the test split (sector 0.858, direction
+    # 0.783 macro-F1; chance is about 0.11 and 0.33). The targets of issue 3, 0.95 and 0.90, are not
     # reached yet: raise these floors with the model, never lower them to pass.
     rows = [json.loads(l) for l in open(ROOT / "data" / "test.jsonl", encoding="utf-8")]
     results = analyzer([r["text"] for r in rows], batch_size=16)
-    for head, floor in (("sector", 0.83), ("direction", 0.63)):
+    for head, floor in (("sector", 0.84), ("direction", 0.76)):
         labels = analyzer.label_maps[head]
         m = classification_metrics([labels.index(getattr(a, head)) for a in results], [labels.index(r[head]) for r in rows], labels)
         assert m["f1_macro"] >= floor, (head, m["f1_macro"])
 
 
+def test_direction_head_reads_english_summaries(analyzer):
+    # The summarizer's direction check relies on it. Measured on the test split's reference summaries:
+    # 0.82 accuracy (0.92 on dev).
+    rows = [json.loads(l) for l in open(ROOT / "data" / "test.jsonl", encoding="utf-8")]
+    results = analyzer([r["summary_en"] for r in rows])
+    assert sum(a.direction == r["direction"] for a, r in zip(results, rows)) >= 0.78 * len(rows)
+
+
 @pytest.mark.skipif(not REAL.is_file(), reason="the real scraped articles live in ../shared, beside the checkout")
 def test_real_scraped_articles(analyzer):
-    # The sectors of all three are right. Their directions are not yet (1 of 3: see the model card's
-    # known failures); this checks what the model does get right, so it cannot regress unseen.
+    # The sectors of all three are right, and 2 of 3 directions: real-002 (Russian troops fleeing Izium)
+    # is still called retreat (see the model card's known failures). This checks what the model gets
+    # right, so it cannot regress unseen.
     rows = [json.loads(l) for l in open(REAL, encoding="utf-8")]
     results = analyzer([r["text"] for r in rows])
     assert [a.sector for a in results] == [r["sector"] for r in rows]
+    right = [a.direction == r["direction"] for a, r in zip(results, rows)]
+    assert right[0] and right[2], right
     assert all(a.error is None and a.flags == [] for a in results)
 
 
@@ -60,3 +71,9 @@ def test_demo_command_on_bundled_examples(tmp_path):
     gold = {json.loads(l)["id"]: json.loads(l) for l in open(ROOT / "data" / "test.jsonl", encoding="utf-8")}
     assert len(rows) == 6 and all(r["error"] is None for r in rows)
     assert sum(r["sector"] == gold[r["id"]]["sector"] for r in rows) >= 4  # measured: 4 of 6
+    from frontwatch.inference.analyzer import Analysis
+    from test_shipped_summarizer import check_summaries
+
+    texts = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(ROOT / "examples" / "articles.jsonl", encoding="utf-8")}
+    analyses = [Analysis(summary=r["summary"], summary_flags=r["summary_flags"]) for r in rows]
+    check_summaries(analyses, [texts[r["id"]] for r in rows])

@@ -8,6 +8,8 @@ from typing import Iterable, Iterator
 from frontwatch.text import detect_language, looks_like_html, strip_html, war_relevance
 
 CHUNK_BATCHES = 32  # batches tokenized, sorted and run together: bounds memory on huge inputs
+# With summaries a batch takes seconds to minutes on a CPU: smaller chunks keep results (and the progress bar) coming.
+SUMMARY_CHUNK_BATCHES = 2
 N_ALTERNATIVES = 2
 OFF_TOPIC_BELOW = 0.5  # war relevance under which an article is flagged off_topic
 
@@ -25,6 +27,12 @@ class Analysis:
         flags: notes on the input, e.g. "text_cut" (longer than the windows cover), "html_stripped",
             "language:en" (not French; analysed anyway), "off_topic" (little or no war vocabulary).
         error: why the article could not be analysed, else None.
+        summary: a short English summary, written knowing the predicted labels (None when summaries are
+            off or the row failed).
+        summary_flags: the checks the summary still fails after one stricter retry: "not_english",
+            "too_long" (over 60 words), "direction_mismatch" (the summary reads as another direction
+            than the article's), "name_not_in_article" (it names a place or person the article does not);
+            [] when it passed them all, None when summaries are off.
     """
 
     sector: str | None = None
@@ -35,9 +43,15 @@ class Analysis:
     direction_alternatives: list = field(default_factory=list)
     flags: list = field(default_factory=list)
     error: str | None = None
+    summary: str | None = None
+    summary_flags: list | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """All fields; the summary ones only when summaries were asked for."""
+        out = asdict(self)
+        if self.summary_flags is None:
+            del out["summary"], out["summary_flags"]
+        return out
 
 
 def shipped_classifier_path() -> Path:
@@ -94,14 +108,27 @@ class Analyzer:
         'kharkiv'
     """
 
-    def __init__(self, classifier, device, batch_size: int = 16):
+    def __init__(self, classifier, device, batch_size: int = 16, summarizer=None, generation: dict | None = None):
         self.classifier = classifier
         self.device = device
         self.batch_size = batch_size
+        self.summarizer = summarizer
+        self.generation = dict(generation or {})  # overrides of the summarizer's generation config
+        # Running counts since loading: summaries written, retried after a failed check, fixed by the retry.
+        self.summary_stats = {"written": 0, "retried": 0, "fixed_by_retry": 0}
 
     @classmethod
-    def from_pretrained(cls, path=None, device=None, batch_size: int = 16) -> "Analyzer":
-        """Loads the classifier at `path` (default: the shipped one) onto `device` (default: best available)."""
+    def from_pretrained(
+        cls, path=None, device=None, batch_size: int = 16, summaries: bool = True, summarizer_path=None, **generation
+    ) -> "Analyzer":
+        """Loads the models once onto `device` (default: the best available).
+
+        Args:
+            path: classifier folder (default: the shipped one).
+            summaries: False skips the summarizer entirely (the decoder is not even loaded).
+            summarizer_path: summarizer folder (default: the shipped one).
+            generation: decoding settings that replace the summarizer's saved ones, e.g. num_beams=2.
+        """
         import torch
 
         from frontwatch.models.classifier import FrontClassifier
@@ -112,7 +139,14 @@ class Analyzer:
         if device.type == "cuda":
             classifier.half()  # fp16 on GPUs: same labels, half the memory traffic
         classifier.eval()
-        return cls(classifier, device, batch_size)
+        summarizer = None
+        if summaries:
+            from frontwatch.models.summarizer import Summarizer, shipped_summarizer_path
+
+            dtype = torch.bfloat16 if device.type == "cuda" else None
+            summarizer = Summarizer.from_pretrained(summarizer_path or shipped_summarizer_path(), dtype=dtype)
+            summarizer.model.to(device)
+        return cls(classifier, device, batch_size, summarizer, generation)
 
     @property
     def label_maps(self) -> dict[str, list[str]]:
@@ -127,9 +161,15 @@ class Analyzer:
         if device is not None and pick_device(device) != self.device:
             self.device = pick_device(device)
             self.classifier.to(self.device)
+            if self.summarizer is not None:
+                self.summarizer.model.to(self.device)
         if isinstance(texts, str):
             return next(self.iter_predict([texts], batch_size))
         return list(self.iter_predict(texts, batch_size))
+
+    def chunk_size(self, batch_size: int) -> int:
+        """Texts labelled (and summarised) together before results are yielded."""
+        return batch_size * (SUMMARY_CHUNK_BATCHES if self.summarizer is not None else CHUNK_BATCHES)
 
     def iter_predict(self, texts: Iterable, batch_size: int | None = None) -> Iterator[Analysis]:
         """Yields one `Analysis` per text, in input order, working through the input chunk by chunk."""
@@ -137,20 +177,20 @@ class Analyzer:
         chunk = []
         for text in texts:
             chunk.append(text)
-            if len(chunk) == batch_size * CHUNK_BATCHES:
+            if len(chunk) == self.chunk_size(batch_size):
                 yield from self._predict_chunk(chunk, batch_size)
                 chunk = []
         if chunk:
             yield from self._predict_chunk(chunk, batch_size)
 
     def _predict_chunk(self, texts: list, batch_size: int) -> list[Analysis]:
-        import torch
-
         results = [Analysis() for _ in texts]
         todo, relevance = [], []
         for i, raw in enumerate(texts):
             text, flags, error = prepare_text(raw)
             results[i].flags, results[i].error = flags, error
+            if self.summarizer is not None:
+                results[i].summary_flags = []
             if error is None:
                 todo.append((i, text))
                 relevance.append(war_relevance(text))
@@ -158,23 +198,68 @@ class Analyzer:
                     flags.append("off_topic")
         if not todo:
             return results
-        encoded = self.classifier.encode([t for _, t in todo])
+        probs, cut = self.label_probabilities([t for _, t in todo], batch_size)
+        for k, (i, _) in enumerate(todo):
+            if cut[k]:
+                results[i].flags.append("text_cut")
+            for head in self.label_maps:
+                self._fill(results[i], head, probs[head][k] * relevance[k])
+        if self.summarizer is not None:
+            self._summarize([results[i] for i, _ in todo], [t for _, t in todo], batch_size)
+        return results
+
+    def label_probabilities(self, texts: list[str], batch_size: int | None = None):
+        """Per head, an [n_texts, n_labels] tensor of probabilities; and per text, whether it was cut."""
+        import torch
+
+        batch_size = batch_size or self.batch_size
+        encoded = self.classifier.encode(texts)
         # Longest first, so padding is small and the largest batch shows memory trouble at once.
-        order = sorted(range(len(todo)), key=lambda k: -sum(len(w) for w in encoded[k][0]))
-        heads = list(self.label_maps)
+        order = sorted(range(len(texts)), key=lambda k: -sum(len(w) for w in encoded[k][0]))
+        probs = {h: torch.zeros(len(texts), len(labels)) for h, labels in self.label_maps.items()}
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
                 inputs = self.classifier.collate([encoded[k][0] for k in batch], self.device)
                 out = self.classifier(**inputs)
-                probs = {h: torch.softmax(out[f"{h}_logits"], dim=-1).cpu() for h in heads}
-                for row, k in enumerate(batch):
-                    res = results[todo[k][0]]
-                    if encoded[k][1]:
-                        res.flags.append("text_cut")
-                    for h in heads:
-                        self._fill(res, h, probs[h][row] * relevance[k])
-        return results
+                for h in probs:
+                    probs[h][batch] = torch.softmax(out[f"{h}_logits"].float(), dim=-1).cpu()
+        return probs, [cut for _, cut in encoded]
+
+    def _summarize(self, results: list[Analysis], articles: list[str], batch_size: int) -> None:
+        """Writes, checks and if needed rewrites once the summaries of analysed articles."""
+        from frontwatch.inference.checks import static_checks, unsupported_names
+
+        labels = [{"sector": r.sector, "direction": r.direction} for r in results]
+        summaries = self.summarizer.generate(articles, labels, batch_size, **self.generation)
+        failed = self._check(summaries, articles, labels, static_checks)
+        retry = [k for k, f in enumerate(failed) if f]
+        if retry:
+            # Stricter: beam search, a shorter cap, and the names the article lacks banned outright.
+            strict = {"num_beams": 3, "no_repeat_ngram_size": 3, "max_new_tokens": 80} | self.generation
+            again = []
+            for k in retry:
+                banned = self.summarizer.banned_words(unsupported_names(summaries[k], articles[k]))
+                again += self.summarizer.generate([articles[k]], [labels[k]], 1, bad_words_ids=banned or None, **strict)
+            failed_again = self._check(again, [articles[k] for k in retry], [labels[k] for k in retry], static_checks)
+            for j, k in enumerate(retry):
+                if len(failed_again[j]) <= len(failed[k]):
+                    summaries[k], failed[k] = again[j], failed_again[j]
+            self.summary_stats["retried"] += len(retry)
+            self.summary_stats["fixed_by_retry"] += sum(not failed[k] for k in retry)
+        self.summary_stats["written"] += len(summaries)
+        for r, summary, flags in zip(results, summaries, failed):
+            r.summary, r.summary_flags = summary, flags
+
+    def _check(self, summaries, articles, labels, static_checks) -> list[list[str]]:
+        failed = [static_checks(s, a) for s, a in zip(summaries, articles)]
+        if "direction" in self.label_maps:
+            probs, _ = self.label_probabilities([s or "-" for s in summaries])
+            names = self.label_maps["direction"]
+            for k, row in enumerate(probs["direction"]):
+                if names[int(row.argmax())] != labels[k]["direction"]:
+                    failed[k].append("direction_mismatch")
+        return failed
 
     def _fill(self, res: Analysis, head: str, probs) -> None:
         labels = self.label_maps[head]

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from frontwatch.inference.analyzer import CHUNK_BATCHES, Analysis
+from frontwatch.inference.analyzer import Analysis
 from frontwatch.inference.io import read_rows
 
 
@@ -65,7 +65,7 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int = 16, resume
     # Rows that reach the model, and where the chunk holding the first missing one starts.
     parsed = [k for k, r in enumerate(rows) if r.error is None]
     n_parsed_done = sum(1 for k in parsed if k < done)
-    chunk = batch_size * CHUNK_BATCHES
+    chunk = analyzer.chunk_size(batch_size)
     restart = n_parsed_done // chunk * chunk
     results = analyzer.iter_predict((rows[k].record.get("text") for k in parsed[restart:]), batch_size)
     for _ in range(n_parsed_done - restart):
@@ -82,11 +82,16 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int = 16, resume
             if seen[row.id] != row.number:
                 flags.append(f"duplicate_id:first_row={seen[row.id]}")
             failed += res.error is not None
-            out = {
-                "id": row.id, "sector": res.sector, "sector_score": res.sector_score,
+            out = {"id": row.id}
+            if isinstance(row.record, dict) and row.record.get("date") is not None:
+                out["date"] = row.record["date"]  # passed through, for the report's timeline
+            out |= {
+                "sector": res.sector, "sector_score": res.sector_score,
                 "direction": res.direction, "direction_score": res.direction_score,
                 "flags": flags, "error": res.error,
             }
+            if analyzer.summarizer is not None:
+                out["summary"], out["summary_flags"] = res.summary, res.summary_flags or []
             f.write(json.dumps(out, ensure_ascii=False) + "\n")
             f.flush()
             bar.update()

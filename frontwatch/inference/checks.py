@@ -1,0 +1,174 @@
+"""Checks every English summary must pass before it is returned.
+
+- `not_english`: the summary is not English;
+- `too_long`: more than 60 words;
+- `direction_mismatch`: the classifier, reading the summary itself, finds a different direction
+  from the article's;
+- `name_not_in_article`: a proper name the summary states (a place, or a person) cannot be found in the
+  article under any usual French or English spelling.
+
+Names are compared through a rough phonetic skeleton, one set of rules for English
+transliterations and one for French ones (Bakhmut/Bakhmout, Chasiv Yar/Tchassiv Iar,
+Zaporizhzhia/Zaporijjia), plus a table of exonyms that no rule covers (Moscow/Moscou).
+"""
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+
+MAX_WORDS = 60
+CHECKS = ("not_english", "too_long", "direction_mismatch", "name_not_in_article")
+
+# Capitalised words that are not names to look up: sentence starts, titles, institutions,
+# nationalities, months. The belligerents themselves are always allowed.
+_NOT_NAMES = set(
+    """a an the in on at of for from after before during while since as by with without about according
+    amid over under near around into this that these those there it its he she they his her their we our
+    but and or yet so if when where which who what some several both all one two three four five six seven
+    eight nine ten ukraine ukrainian ukrainians russia russian russians kremlin kyiv kiev soviet
+    western west east north south eastern southern northern central
+    ministry defence defense general staff armed forces force army navy air marine marines national guard
+    brigade brigades battalion battalions regiment division corps command commander chief commanders
+    president prime minister governor mayor spokesman spokeswoman spokesperson head deputy officials official
+    military intelligence service security council institute study war isw afp reuters ap bbc cnn
+    operation offensive counteroffensive counter-offensive front group groups district region oblast province
+    river sea bay lake island islands bridge dam plant power nuclear station city town village villages
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    august september october november december telegram moscow-installed moscow-backed pro-russian
+    pro-kremlin european union un nato eu us u.s. american americans britain british french germany german
+    moscow fleet guards airborne volunteer volunteers freedom legion corps square day initiative grain
+    recovery glide christmas kamikaze drone drones himars storm shadow leopard abrams bradley patriot
+    no not despite former people daily jubilant analysts authorities explosions shelling soldiers troops
+    residents fighting heavy fierce new old local then now later meanwhile elsewhere earlier also however
+    separately footage video images photos satellite sources witnesses""".split()
+)
+
+# English exonym -> spellings a French article uses (skeletons are compared after this).
+_EXONYMS = {
+    "moscow": ["moscou"], "crimea": ["crimee"], "crimean": ["crimee"], "dnipro": ["dniepr", "dnipro"],
+    "donbas": ["donbass", "donbas"], "black": ["noire"], "azov": ["azov"], "belgorod": ["belgorod", "bilhorod"],
+    "kharkiv": ["kharkiv", "kharkov"], "luhansk": ["louhansk", "lougansk", "luhansk"], "donetsk": ["donetsk"],
+    "kherson": ["kherson"], "mykolaiv": ["mykolaiv", "mykolaïv", "nikolaiev"], "odesa": ["odessa"],
+    "zaporizhzhia": ["zaporijjia", "zaporijia", "zaporizhzhia"], "chernihiv": ["tchernihiv", "tchernigov"],
+    "lviv": ["lviv", "lvov"], "kursk": ["koursk"], "sumy": ["soumy"], "wagner": ["wagner"],
+    "belarus": ["bielorussie", "belarus"], "belarusian": ["bielorusse", "bielorussie"], "turkey": ["turquie"],
+    "united": ["etats-unis", "unis"], "states": ["etats-unis", "etats"], "switzerland": ["suisse"],
+    "lebanon": ["liban"], "brittany": ["bretagne"], "breton": ["breton", "bretagne"], "belgian": ["belge", "belgique"],
+    "belgium": ["belgique"], "dutch": ["neerlandais", "pays-bas"], "netherlands": ["pays-bas"],
+    "korean": ["coreen", "coreens", "coree"], "korea": ["coree"], "alsatian": ["alsacien", "alsace"],
+    "poland": ["pologne"], "polish": ["polonais", "pologne"], "germany": ["allemagne"], "german": ["allemand"],
+    "france": ["france"], "paris": ["paris"], "london": ["londres"], "washington": ["washington"],
+    "georgia": ["georgie"], "moldova": ["moldavie"], "transnistria": ["transnistrie"], "iran": ["iran"],
+    "iranian": ["iranien", "iran"], "chechen": ["tchetchene", "tchetchenie"], "chechnya": ["tchetchenie"],
+}
+
+_TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+")
+_LOCATIVE = re.compile(
+    r"\b(?:in|near|around|at|from|of|outside|towards?|into|across|to|on|by|beyond|north|south|east|west)\s+"
+    r"((?:[A-Z][\w'’\-]+)(?:\s+[A-Z][\w'’\-]+)*)"
+)
+
+
+def _ascii(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+
+
+def _collapse(s: str) -> str:
+    s = re.sub(r"[yj]", "i", s).replace("g", "h")  # Igor/Ihor, Lugansk/Luhansk
+    s = re.sub(r"(.)\1+", r"\1", s)  # doubled letters
+    return re.sub(r"[^a-zA-Z]", "", s)
+
+
+def skeleton_en(word: str) -> str:
+    """Skeleton of an English-transliterated name (Klishchiivka -> kliSCiivka, collapsed)."""
+    s = _ascii(word)
+    for a, b in (("shch", "SC"), ("zh", "J"), ("kh", "h"), ("sh", "S"), ("ch", "C"), ("ts", "T"), ("yi", "i")):
+        s = s.replace(a, b)
+    return _collapse(s)
+
+
+def skeleton_fr(word: str) -> str:
+    """Skeleton of a French-transliterated name (Klichtchiïvka -> kliSCiivka, collapsed)."""
+    s = _ascii(word)
+    for a, b in (("chtch", "SC"), ("tch", "C"), ("kh", "h"), ("ch", "S"), ("ts", "T"), ("ou", "u"), ("j", "J")):
+        s = s.replace(a, b)
+    return _collapse(s)
+
+
+def _similar(a: str, b: str) -> bool:
+    if len(a) < 3 or len(b) < 3:
+        return a == b
+    if a == b or (len(a) >= 5 and len(b) >= 5 and a[:5] == b[:5]):  # inflected or adjectival forms
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+class ArticleNames:
+    """The article's words, indexed for name lookups."""
+
+    def __init__(self, article: str):
+        words = {w.strip("'’-") for w in _TOKEN.findall(article)}
+        self.ascii_words = {_ascii(w) for w in words if w}
+        self.skeletons = {skeleton_fr(w) for w in words} | {skeleton_en(w) for w in words}
+        self.skeletons.discard("")
+
+    def has(self, name: str) -> bool:
+        low = _ascii(name)
+        if low in self.ascii_words or any(_ascii(x) in self.ascii_words for x in _EXONYMS.get(low, [])):
+            return True
+        sk = skeleton_en(name)
+        return any(_similar(sk, s) for s in self.skeletons)
+
+
+def summary_names(summary: str) -> list[str]:
+    """The capitalised words of `summary` that are names to look up, in order, without duplicates."""
+    names = []
+    for word in _TOKEN.findall(summary):
+        word = re.sub(r"['’]s$", "", word).strip("'’-")
+        if not word or not word[0].isupper():
+            continue
+        parts = [p for p in word.split("-") if p[:1].isupper()]  # Moscow-installed: only Moscow
+        for part in parts:
+            if part.lower() not in _NOT_NAMES and not part.isupper() and part not in names:
+                names.append(part)
+    return names
+
+
+def main_place(summary: str) -> str | None:
+    """The first place a (reference) summary names after a locative word: 'near Kupiansk' -> 'Kupiansk'."""
+    for match in _LOCATIVE.finditer(summary):
+        for word in match.group(1).split():
+            word = re.sub(r"['’]s$", "", word)
+            if word.lower() not in _NOT_NAMES:
+                return word
+    return None
+
+
+def names_match(name: str, other: str) -> bool:
+    """Whether two spellings (English, or French) name the same place."""
+    return _similar(skeleton_en(name), skeleton_en(other)) or _similar(skeleton_en(name), skeleton_fr(other))
+
+
+def word_count(summary: str) -> int:
+    return len(summary.split())
+
+
+def static_checks(summary: str, article: str) -> list[str]:
+    """The checks that need no model: language, length, names. Returns the failed checks' names."""
+    from frontwatch.text import detect_language
+
+    failed = []
+    if not summary.strip() or detect_language(summary)[0] != "en":
+        failed.append("not_english")
+    if word_count(summary) > MAX_WORDS:
+        failed.append("too_long")
+    names = ArticleNames(article)
+    if any(not names.has(n) for n in summary_names(summary)):
+        failed.append("name_not_in_article")
+    return failed
+
+
+def unsupported_names(summary: str, article: str) -> list[str]:
+    """The summary's names that the article does not contain."""
+    names = ArticleNames(article)
+    return [n for n in summary_names(summary) if not names.has(n)]
