@@ -5,6 +5,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from frontwatch.inference.checks import static_checks, unsupported_names
 from frontwatch.text import detect_language, looks_like_html, strip_html, war_relevance
 
 CHUNK_BATCHES = 32  # batches tokenized, sorted and run together: bounds memory on huge inputs
@@ -228,11 +229,9 @@ class Analyzer:
 
     def _summarize(self, results: list[Analysis], articles: list[str], batch_size: int) -> None:
         """Writes, checks and if needed rewrites once the summaries of analysed articles."""
-        from frontwatch.inference.checks import static_checks, unsupported_names
-
         labels = [{"sector": r.sector, "direction": r.direction} for r in results]
         summaries = self.summarizer.generate(articles, labels, batch_size, **self.generation)
-        failed = self._check(summaries, articles, labels, static_checks)
+        failed = self._check(summaries, articles, labels)
         retry = [k for k, f in enumerate(failed) if f]
         if retry:
             # Stricter: beam search, a shorter cap, and the names the article lacks banned outright.
@@ -241,7 +240,7 @@ class Analyzer:
             for k in retry:
                 banned = self.summarizer.banned_words(unsupported_names(summaries[k], articles[k]))
                 again += self.summarizer.generate([articles[k]], [labels[k]], 1, bad_words_ids=banned or None, **strict)
-            failed_again = self._check(again, [articles[k] for k in retry], [labels[k] for k in retry], static_checks)
+            failed_again = self._check(again, [articles[k] for k in retry], [labels[k] for k in retry])
             for j, k in enumerate(retry):
                 if len(failed_again[j]) <= len(failed[k]):
                     summaries[k], failed[k] = again[j], failed_again[j]
@@ -251,7 +250,7 @@ class Analyzer:
         for r, summary, flags in zip(results, summaries, failed):
             r.summary, r.summary_flags = summary, flags
 
-    def _check(self, summaries, articles, labels, static_checks) -> list[list[str]]:
+    def _check(self, summaries, articles, labels) -> list[list[str]]:
         failed = [static_checks(s, a) for s, a in zip(summaries, articles)]
         if "direction" in self.label_maps:
             probs, _ = self.label_probabilities([s or "-" for s in summaries])

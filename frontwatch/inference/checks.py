@@ -162,8 +162,7 @@ def static_checks(summary: str, article: str) -> list[str]:
         failed.append("not_english")
     if word_count(summary) > MAX_WORDS:
         failed.append("too_long")
-    names = ArticleNames(article)
-    if any(not names.has(n) for n in summary_names(summary)):
+    if unsupported_names(summary, article):
         failed.append("name_not_in_article")
     return failed
 

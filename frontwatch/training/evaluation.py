@@ -77,7 +77,7 @@ def evaluate_summarizer(
     from tqdm import tqdm
 
     from frontwatch.inference.analyzer import Analyzer
-    from frontwatch.inference.checks import MAX_WORDS, main_place, names_match, summary_names, unsupported_names
+    from frontwatch.inference.checks import CHECKS, MAX_WORDS, main_place, names_match, summary_names, unsupported_names
     from frontwatch.models.summarizer import PromptSettings, Summarizer
     from frontwatch.text import detect_language
     from frontwatch.training.metrics import rouge_l
@@ -116,7 +116,7 @@ def evaluate_summarizer(
         "fixed_by_retry": analyzer.summary_stats["fixed_by_retry"] / n,
         "seconds_per_article": seconds / n,
     }
-    for flag in ("not_english", "too_long", "direction_mismatch", "name_not_in_article"):
+    for flag in CHECKS:
         report[f"flag/{flag}"] = sum(flag in (res.summary_flags or []) for res in results)
     if output_dir is not None:
         out = Path(output_dir)
