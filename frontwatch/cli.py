@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from frontwatch import __version__
+from frontwatch.inference.analyzer import DTYPES
 
 
 def _label_sets(config: str | None, model: str | None) -> dict[str, list[str]]:
@@ -108,24 +109,63 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _launched_processes() -> tuple[int, int]:
+    """(rank, world size) when started by `accelerate launch` or `torchrun` with several processes, else (0, 1)."""
+    import os
+
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
 def cmd_analyze(args) -> int:
     from frontwatch.inference.analyzer import Analyzer
-    from frontwatch.inference.batch import analyze_file
+    from frontwatch.inference.batch import analyze_file, merge_parts, part_path
     from frontwatch.inference.io import check_input_file
     from frontwatch.training.train_classifier import resolve_model_path
 
     check_input_file(args.input)  # a wrong path or file type fails before the model loads
+    rank, world = _launched_processes()
+    device, state = args.device, None
+    if world > 1:
+        from accelerate import PartialState
+
+        state = PartialState()  # joins the process group: NCCL across GPUs, gloo on CPUs
+        device = device or state.device  # each process its own GPU
     summarizer = None
     if not args.no_summary and args.summarizer != "shipped":
         summarizer = args.summarizer
     analyzer = Analyzer.from_pretrained(
-        resolve_model_path(args.model), device=args.device, batch_size=args.batch_size, summaries=not args.no_summary,
-        summarizer_path=summarizer, **_generation_overrides(args),
+        resolve_model_path(args.model), device=device, batch_size=args.batch_size, summaries=not args.no_summary,
+        summarizer_path=summarizer, dtype=args.dtype, **_generation_overrides(args),
     )
-    run = analyze_file(analyzer, args.input, args.output, args.batch_size, resume=args.resume)
-    resumed = f" (resumed after {run.resumed_from})" if run.resumed_from else ""
-    print(f"frontwatch: {run.rows} rows, {run.analysed} analysed, {run.failed} failed{resumed} -> {args.output}", file=sys.stderr)
-    return 1 if run.failed else 0
+    if world == 1:
+        run = analyze_file(analyzer, args.input, args.output, args.batch_size, resume=args.resume)
+        resumed = f" (resumed after {run.resumed_from})" if run.resumed_from else ""
+        print(f"frontwatch: {run.rows} rows, {run.analysed} analysed, {run.failed} failed{resumed} -> {args.output}", file=sys.stderr)
+        return 1 if run.failed else 0
+
+    # Several processes: each writes its contiguous share of the rows to a part file; the first
+    # process then joins the parts, in rank order, into the output.
+    run = analyze_file(analyzer, args.input, part_path(args.output, rank, world), args.batch_size,
+                       resume=args.resume, progress=state.is_main_process, shard=(rank, world))
+    print(f"frontwatch: process {rank} of {world}: {run.rows} rows, {run.failed} failed", file=sys.stderr)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return 0  # the first process reports failures for all: another non-zero exit would stop the launcher
+    merge_parts(args.output, world)
+    with open(args.output, encoding="utf-8") as f:
+        failed = rows = 0
+        for line in f:
+            rows += 1
+            failed += json.loads(line)["error"] is not None
+    print(f"frontwatch: {rows} rows from {world} processes, {rows - failed} analysed, {failed} failed -> {args.output}",
+          file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_bench(args) -> int:
+    from frontwatch.bench import main
+
+    return main(args)
 
 
 def cmd_report(args) -> int:
@@ -160,8 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="label every article of a JSONL or CSV file")
     a.add_argument("input", help="JSONL or CSV with a 'text' field (and optionally 'id')")
     a.add_argument("-o", "--output", required=True, help="JSONL to write, one row per input row, in input order")
-    a.add_argument("--batch-size", type=_positive_int, default=16, help="articles per forward pass (default 16)")
+    a.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="articles per summary batch, and on GPUs 512-token segments per encoder call (default 16 on CPU, 64 on GPU)")
     a.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    a.add_argument("--dtype", choices=DTYPES, default="auto",
+                   help="auto: bfloat16 on CPUs that have it and on GPUs (float16 for the encoder), else float32")
     a.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
     a.add_argument("--summarizer", default="shipped", help="summarizer folder (default: the shipped one)")
     a.add_argument("--no-summary", action="store_true", help="skip the English summaries (the decoder is not loaded; much faster)")
@@ -194,6 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, help="HTML file to write")
     r.add_argument("--title", default=None)
     r.set_defaults(func=cmd_report)
+
+    b = sub.add_parser("bench", help="articles per second of the Analyzer against a plain-transformers baseline, same run")
+    b.add_argument("data", nargs="?", default="data/test.jsonl", help="JSONL/CSV of articles (default: the corpus test split)")
+    b.add_argument("--limit", type=_positive_int, default=None, help="only the first N articles")
+    b.add_argument("--no-summary", action="store_true", help="classification only")
+    b.add_argument("--batch-size", type=_positive_int, default=None, help="the Analyzer's batch size (default 16 on CPU, 64 on GPU)")
+    b.add_argument("--model", default="shipped", help="classifier folder (default: the shipped one)")
+    b.add_argument("--summarizer", default="shipped", help="summarizer folder (default: the shipped one)")
+    b.add_argument("--device", default=None, help="for the Analyzer (the baseline runs on the CPU)")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    b.set_defaults(func=cmd_bench)
 
     d = sub.add_parser("data", help="tools for labelled data")
     dsub = d.add_subparsers(dest="data_command", required=True)

@@ -20,18 +20,37 @@ def _subparsers():
     return action.choices
 
 
-def _commands():
-    """Every `frontwatch ...` line of the README's bash blocks, continuation lines joined."""
-    lines = []
+LAUNCH = re.compile(r"^accelerate launch (.*?)-m (frontwatch .*)$")
+
+
+def _bash_lines():
     for lang, body in BLOCKS:
-        if lang != "bash":
-            continue
-        body = re.sub(r"\n\s+(?=[\[-])", " ", body)  # the synopsis wraps its options onto indented lines
-        for line in body.splitlines():
-            line = line.split("#")[0].strip()
-            if re.match(r"^(\.venv/bin/)?frontwatch ", line):
-                lines.append(line)
+        if lang == "bash":
+            body = re.sub(r"\n\s+(?=[\[-])", " ", body)  # the synopsis wraps its options onto indented lines
+            yield from (line.split("#")[0].strip() for line in body.splitlines())
+
+
+def _commands():
+    """Every `frontwatch ...` line of the README's bash blocks (also after `accelerate launch ... -m`)."""
+    lines = []
+    for line in _bash_lines():
+        launched = LAUNCH.match(line)
+        if launched:
+            lines.append(launched.group(2))
+        elif re.match(r"^(\.venv/bin/)?frontwatch ", line):
+            lines.append(line)
     return lines
+
+
+def test_accelerate_launch_lines_use_real_launcher_options():
+    from accelerate.commands.launch import launch_command_parser
+
+    launches = [LAUNCH.match(line) for line in _bash_lines() if LAUNCH.match(line)]
+    assert launches, "the README shows no accelerate launch command"
+    known = {o for a in launch_command_parser()._actions for o in a.option_strings}
+    for m in launches:
+        used = {w.split("=")[0] for w in shlex.split(m.group(1)) if w.startswith("-")}
+        assert used <= known, f"accelerate launch has no {used - known}"
 
 
 def test_the_readme_shows_commands():

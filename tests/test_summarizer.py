@@ -65,6 +65,30 @@ def test_banned_words_spell_the_names(tiny_summarizer):
     assert {tok.decode(s) for s in seqs} == {"Odesa", " Odesa"}
 
 
+def test_banned_per_row_bans_only_that_rows_completions():
+    import torch
+
+    from frontwatch.models.summarizer import BannedPerRow
+
+    # Two articles, two beams each: article 0 bans [7, 8] (and the one-token word [9]), article 1 nothing.
+    ban = BannedPerRow([[[7, 8], [9]], []], num_beams=2)
+    input_ids = torch.tensor([[1, 7], [1, 2], [1, 7], [1, 7]])
+    scores = ban(input_ids, torch.zeros(4, 10))
+    assert scores[0, 8] == float("-inf") and scores[0, 9] == float("-inf")
+    assert scores[1, 8] == 0 and scores[1, 9] == float("-inf")  # row 1 has not written 7: only [9] applies
+    assert torch.equal(scores[2:], torch.zeros(2, 10))  # rows 2-3 are article 1's beams
+
+
+def test_banned_words_change_only_their_own_summary(tiny_summarizer):
+    articles = [ARTICLE, "Le front est stable à Kherson."]
+    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}]
+    free = tiny_summarizer.generate(articles, labels, batch_size=2, max_new_tokens=6)
+    word = free[0].split()[0]
+    banned = tiny_summarizer.generate(articles, labels, batch_size=2, max_new_tokens=6, banned=[[word], []])
+    assert not banned[0].startswith(word)
+    assert banned[1] == free[1]
+
+
 def test_too_long_reference_summary_is_reported(tiny_summarizer):
     record = {"id": "x1", "text": ARTICLE, "sector": "kharkiv", "direction": "advance", "summary_en": "word " * 200}
     with pytest.raises(ValueError, match=r"row 1 \(x1\).*max_target_length"):

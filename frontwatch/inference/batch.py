@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,17 +48,50 @@ def completed_rows(output: Path, input_ids: list[str]) -> int:
     return len(lines)
 
 
-def analyze_file(analyzer, input_path, output_path, batch_size: int = 16, resume: bool = False, progress: bool = True) -> RunSummary:
+def shard_bounds(n_rows: int, rank: int, world: int) -> tuple[int, int]:
+    """The contiguous rows [start, end) that process `rank` of `world` analyses: in rank order they
+    cover every row once, so the parts concatenated are in input order."""
+    return n_rows * rank // world, n_rows * (rank + 1) // world
+
+
+def part_path(output_path, rank: int, world: int) -> Path:
+    output_path = Path(output_path)
+    return output_path.with_name(f"{output_path.name}.part{rank}of{world}")
+
+
+def merge_parts(output_path, world: int) -> None:
+    """Concatenates the processes' part files into `output_path` (atomically), then removes them."""
+    output_path = Path(output_path)
+    tmp = output_path.with_name(output_path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        for rank in range(world):
+            with open(part_path(output_path, rank, world), "rb") as part:
+                shutil.copyfileobj(part, out)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(output_path)
+    for rank in range(world):
+        part_path(output_path, rank, world).unlink()
+
+
+def analyze_file(analyzer, input_path, output_path, batch_size: int | None = None, resume: bool = False, progress: bool = True,
+                 shard: tuple[int, int] = (0, 1)) -> RunSummary:
     """Analyses every row of a JSONL/CSV file into a JSONL file, one output row per input row, in order.
 
     Each result line is written whole and flushed before the next one, so a killed run leaves only
     complete lines (and at most one partial line, which `resume=True` drops and redoes). A resumed run
     gives a file identical to an uninterrupted one: it restarts at the batch chunk the missing rows
     belong to, so every article is computed in the same batch as before.
+
+    `shard=(rank, world)` analyses only that process's contiguous share of the rows (see
+    `shard_bounds`); ids and row numbers stay those of the whole file.
     """
     from tqdm import tqdm
 
-    rows = list(read_rows(input_path))
+    batch_size = batch_size or analyzer.batch_size
+    all_rows = list(read_rows(input_path))
+    seen: dict[str, int] = {r.id: r.number for r in reversed(all_rows)}  # id -> first row using it
+    rows = all_rows[slice(*shard_bounds(len(all_rows), *shard))]
     output_path = Path(output_path)
     done = completed_rows(output_path, [r.id for r in rows]) if resume and output_path.exists() else 0
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +105,6 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int = 16, resume
     for _ in range(n_parsed_done - restart):
         next(results)  # recomputed only so that batches match the first run; already written
 
-    seen: dict[str, int] = {r.id: r.number for r in reversed(rows)}  # id -> first row using it
     failed = _count_failed_in_output(output_path, done) if done else 0
     with open(output_path, "a" if done else "w", encoding="utf-8") as f, tqdm(
         total=len(rows), initial=done, unit="article", file=sys.stderr, disable=not progress

@@ -24,6 +24,9 @@ ADAPTER_NAME = "adapter_model.safetensors"
 PREFIX = "passage: "  # the e5 family was trained with this prefix on documents
 CHARS_PER_TOKEN_BOUND = 12  # French averages ~4; cut text before tokenizing to bound time and memory
 BUCKET_TOKENS = 8192  # padded tokens per encoder call: segments are sorted by length and bucketed
+# On a CPU smaller buckets measured faster: their widths fit their segments more tightly, and a
+# 2048-token matrix product is still large enough (128 test articles: 12.5/s against 11.2/s at 8192).
+CPU_BUCKET_TOKENS = 2048
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -114,7 +117,7 @@ class FrontClassifier(nn.Module):
             out.append(([[bos, *self._prefix_ids, *p, eos] for p in pieces or [[]]], cut))
         return out
 
-    def collate(self, docs: list[list[list[int]]], device=None) -> dict:
+    def collate(self, docs: list[list[list[int]]], device=None, bucket_tokens: int = BUCKET_TOKENS) -> dict:
         """Batches the segments of several documents: sorted by length into padded buckets.
 
         Returns input_ids and attention_mask as lists of [segments, width] tensors, and doc_index
@@ -127,7 +130,7 @@ class FrontClassifier(nn.Module):
         while start < len(segments):
             width = segments[start][0]
             end = start
-            while end < len(segments) and segments[end][0] * (end - start + 1) <= max(BUCKET_TOKENS, segments[end][0]):
+            while end < len(segments) and segments[end][0] * (end - start + 1) <= max(bucket_tokens, segments[end][0]):
                 width = segments[end][0]
                 end += 1
             ids = torch.full((end - start, width), pad, dtype=torch.long)
@@ -148,8 +151,9 @@ class FrontClassifier(nn.Module):
     def _raw_segment_vectors(self, input_ids: list, attention_mask: list):
         vectors = []
         for ids, mask in zip(input_ids, attention_mask):
-            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-            m = mask.unsqueeze(-1).to(hidden.dtype)
+            # Pooled in float32 whatever the encoder's dtype: standardising magnifies rounding ~12x.
+            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+            m = mask.unsqueeze(-1).float()
             vectors.append((hidden * m).sum(1) / m.sum(1))
         return torch.cat(vectors)
 
@@ -221,10 +225,11 @@ class FrontClassifier(nn.Module):
         """Returns {"loss"?, "<head>_logits"...}; `labels` is [documents, heads] in head order."""
         z = self.segment_vectors(input_ids, attention_mask)
         n_docs = int(doc_index.max()) + 1
-        out = {
-            f"{name}_logits": head(self.dropout(self._attend(name, z, doc_index, n_docs))).float()
-            for name, head in self.heads.items()
-        }
+        with torch.autocast(z.device.type, enabled=False):  # under autocast only the encoder runs in low precision
+            out = {
+                f"{name}_logits": head(self.dropout(self._attend(name, z, doc_index, n_docs))).float()
+                for name, head in self.heads.items()
+            }
         if labels is not None:
             loss_fn = nn.CrossEntropyLoss()
             out["loss"] = sum(loss_fn(out[f"{name}_logits"], labels[:, k]) for k, name in enumerate(self.heads))

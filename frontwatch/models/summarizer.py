@@ -65,6 +65,10 @@ class Summarizer:
         self.settings = settings
         self.generation_config = generation_config or default_generation_config(tokenizer)
         self.prefix_ids: list[int] = []  # worked examples put before every prompt (the few-shot baseline)
+        # generate() keeps the last position of a left-padded batch, a strided [batch, 1, hidden] view;
+        # torch multiplies such a view by broadcasting the 262k-row output matrix over the batch, a
+        # copy of batch x 335 MB per call. A contiguous input keeps it one plain matrix product.
+        model.get_output_embeddings().register_forward_pre_hook(_contiguous_input)
 
     # ---- building ----------------------------------------------------------------------------
 
@@ -151,16 +155,22 @@ class Summarizer:
 
     # ---- generation --------------------------------------------------------------------------
 
-    def generate(self, articles: list[str], labels: list[dict], batch_size: int = 8, **overrides) -> list[str]:
+    def generate(
+        self, articles: list[str], labels: list[dict], batch_size: int = 8, banned: list[list[str]] | None = None,
+        **overrides,
+    ) -> list[str]:
         """One summary per article, in input order.
 
         Batches are sorted by prompt length and left-padded; the KV cache is on and only the last
-        position's logits are computed at each step. `overrides` replace generation-config fields
-        (e.g. num_beams=2, max_new_tokens=80).
+        position's logits are computed at each step. `banned`, per article, lists words its summary
+        must not spell (names the article lacks). `overrides` replace generation-config fields (e.g.
+        num_beams=2, max_new_tokens=80).
         """
         import torch
+        from transformers import LogitsProcessorList
 
         prompts = [self.prompt_ids(a, l) for a, l in zip(articles, labels)]
+        banned_ids = [self.banned_words(words) for words in banned] if banned else [[] for _ in prompts]
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         config = self.generation_config.to_dict() | overrides
         device = next(self.model.parameters()).device
@@ -175,17 +185,20 @@ class Summarizer:
                 for row, i in enumerate(batch):
                     ids[row, width - len(prompts[i]) :] = torch.tensor(prompts[i])
                     mask[row, width - len(prompts[i]) :] = 1
+                processors = LogitsProcessorList()
+                if any(banned_ids[i] for i in batch):
+                    processors.append(BannedPerRow([banned_ids[i] for i in batch], config.get("num_beams") or 1))
                 generated = self.model.generate(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), **_generate_kwargs(config)
+                    input_ids=ids.to(device), attention_mask=mask.to(device), logits_processor=processors,
+                    **_generate_kwargs(config),
                 )
                 for row, i in enumerate(batch):
                     text = self.tokenizer.decode(generated[row, width:], skip_special_tokens=True)
                     out[i] = text.strip().split("\n")[0].strip()  # one paragraph; a base model goes on past it
         return out
 
-
     def banned_words(self, words: list[str]) -> list[list[int]]:
-        """Token sequences that spell `words` (with and without a leading space), for `bad_words_ids`."""
+        """Token sequences that spell `words` (with and without a leading space)."""
         seqs = []
         for w in words:
             for form in (w, " " + w):
@@ -193,6 +206,34 @@ class Summarizer:
                 if ids and ids not in seqs:
                     seqs.append(ids)
         return seqs
+
+
+class BannedPerRow:
+    """A logits processor that keeps each batch row from completing its own banned token sequences.
+
+    transformers' `bad_words_ids` bans the same sequences in every row; a batch of retries needs each
+    article's own list (the names that article lacks). With beam search, rows are beams: row r belongs
+    to article r // num_beams.
+    """
+
+    def __init__(self, sequences: list[list[list[int]]], num_beams: int = 1):
+        self.sequences = sequences
+        self.num_beams = num_beams
+
+    def __call__(self, input_ids, scores):
+        for row in range(input_ids.shape[0]):
+            seqs = self.sequences[row // self.num_beams]
+            if not seqs:
+                continue
+            tail = input_ids[row, -max(len(s) for s in seqs) :].tolist()
+            for seq in seqs:
+                if tail[len(tail) - len(seq) + 1 :] == seq[:-1]:  # the rest of seq is already written
+                    scores[row, seq[-1]] = float("-inf")
+        return scores
+
+
+def _contiguous_input(module, args):
+    return (args[0].contiguous(), *args[1:])
 
 
 def default_generation_config(tokenizer):
