@@ -59,6 +59,17 @@ def test_batched_generation_matches_one_by_one(tiny_summarizer):
     assert all(isinstance(s, str) for s in together)
 
 
+def test_beam_search_from_a_shared_prefill_matches_plain_generate(tiny_summarizer):
+    articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
+    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    runs = {}
+    for share in (False, True):
+        tiny_summarizer.share_prefill = share
+        runs[share] = tiny_summarizer.generate(articles, labels, batch_size=3, num_beams=3, max_new_tokens=8)
+    tiny_summarizer.share_prefill = True
+    assert runs[True] == runs[False]
+
+
 def test_banned_words_spell_the_names(tiny_summarizer):
     tok = tiny_summarizer.tokenizer
     seqs = tiny_summarizer.banned_words(["Odesa"])

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import DIRECTION_WORDS, SECTOR_WORDS, write_labelled
+from conftest import SECTOR_WORDS, write_labelled
 from frontwatch.training import train_classifier
 
 

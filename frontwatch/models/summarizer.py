@@ -65,6 +65,7 @@ class Summarizer:
         self.settings = settings
         self.generation_config = generation_config or default_generation_config(tokenizer)
         self.prefix_ids: list[int] = []  # worked examples put before every prompt (the few-shot baseline)
+        self.share_prefill = True  # beam search: encode each prompt once, not once per beam (see _prefill)
         # generate() keeps the last position of a left-padded batch, a strided [batch, 1, hidden] view;
         # torch multiplies such a view by broadcasting the 262k-row output matrix over the batch, a
         # copy of batch x 335 MB per call. A contiguous input keeps it one plain matrix product.
@@ -188,14 +189,28 @@ class Summarizer:
                 processors = LogitsProcessorList()
                 if any(banned_ids[i] for i in batch):
                     processors.append(BannedPerRow([banned_ids[i] for i in batch], config.get("num_beams") or 1))
+                ids, mask = ids.to(device), mask.to(device)
+                beams = config.get("num_beams") or 1
+                shared = {"past_key_values": self._prefill(ids, mask, beams)} if beams > 1 and self.share_prefill else {}
                 generated = self.model.generate(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), logits_processor=processors,
-                    **_generate_kwargs(config),
+                    input_ids=ids, attention_mask=mask, logits_processor=processors, **shared, **_generate_kwargs(config)
                 )
                 for row, i in enumerate(batch):
                     text = self.tokenizer.decode(generated[row, width:], skip_special_tokens=True)
                     out[i] = text.strip().split("\n")[0].strip()  # one paragraph; a base model goes on past it
         return out
+
+    def _prefill(self, ids, mask, beams: int):
+        """The KV cache of each prompt but its last token, computed once and copied for each beam.
+
+        `generate` would copy the prompts for the beams first and then encode every copy; encoding the
+        prompt is most of the work of a summary on a CPU. It then reads only the last token.
+        """
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)  # as generate numbers a left-padded batch
+        out = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+                         use_cache=True, logits_to_keep=1)
+        out.past_key_values.batch_repeat_interleave(beams)
+        return out.past_key_values
 
     def banned_words(self, words: list[str]) -> list[list[int]]:
         """Token sequences that spell `words` (with and without a leading space)."""
