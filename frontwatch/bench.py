@@ -115,7 +115,7 @@ def run_frontwatch(texts, model, summarizer_path, summaries: bool, batch_size: i
         out["summarize_s"] = max(total_s - classify_s, 1e-9)  # the run minus its classification, timed above
         out["retried"] = analyzer.summary_stats["retried"] - stats_before["retried"]
         out["flagged"] = sum(bool(r.summary_flags) for r in results)
-    out["dtype"] = str(next(analyzer.classifier.encoder.parameters()).dtype).removeprefix("torch.")
+    out["dtype"] = str(analyzer.encoder_dtype).removeprefix("torch.")  # the encoder's compute dtype
     out["device"] = str(analyzer.device)
     return out
 

@@ -15,7 +15,7 @@ DEFAULT_BATCH = 16
 DEFAULT_GPU_BATCH = 64  # GPUs idle at 16; the KV cache of 64 prompts is ~0.8 GB (x3 for the beam-search retry)
 N_ALTERNATIVES = 2
 OFF_TOPIC_BELOW = 0.5  # war relevance under which an article is flagged off_topic
-CLOSE_CALL = 0.1  # top-2 probability margin under which a reduced-precision label is re-read in float32
+CLOSE_CALL = 0.05  # top-2 probability margin under which a reduced-precision label is re-read in float32
 # The retry of a summary that failed a check: a shorter cap, no repeated trigram, and (in `_summarize`)
 # the names its article lacks banned. The user's decoding overrides apply to it too.
 STRICT_GENERATION = {"num_beams": 3, "no_repeat_ngram_size": 3, "max_new_tokens": 80}
