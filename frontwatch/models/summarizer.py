@@ -180,12 +180,8 @@ class Summarizer:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
-                width = max(len(prompts[i]) for i in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    ids[row, width - len(prompts[i]) :] = torch.tensor(prompts[i])
-                    mask[row, width - len(prompts[i]) :] = 1
+                ids, mask = left_pad([prompts[i] for i in batch], pad)
+                width = ids.shape[1]
                 processors = LogitsProcessorList()
                 if any(banned_ids[i] for i in batch):
                     processors.append(BannedPerRow([banned_ids[i] for i in batch], config.get("num_beams") or 1))
@@ -206,7 +202,7 @@ class Summarizer:
         `generate` would copy the prompts for the beams first and then encode every copy; encoding the
         prompt is most of the work of a summary on a CPU. It then reads only the last token.
         """
-        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)  # as generate numbers a left-padded batch
+        positions = left_padded_positions(mask)  # as generate numbers a left-padded batch
         out = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
                          use_cache=True, logits_to_keep=1)
         out.past_key_values.batch_repeat_interleave(beams)
@@ -245,6 +241,28 @@ class BannedPerRow:
                 if tail[len(tail) - len(seq) + 1 :] == seq[:-1]:  # the rest of seq is already written
                     scores[row, seq[-1]] = float("-inf")
         return scores
+
+
+def left_pad(seqs: list[list[int]], pad: int):
+    """(input_ids, attention_mask) of token sequences padded on the left to the longest one.
+
+    Left padding puts every sequence's end at the batch's end: where generation continues, and where
+    training keeps its logits.
+    """
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, width - len(seq) :] = torch.tensor(seq)
+        mask[row, width - len(seq) :] = 1
+    return ids, mask
+
+
+def left_padded_positions(mask):
+    """Position ids of a left-padded batch: 0 at each sequence's first real token (and on the padding)."""
+    return (mask.cumsum(-1) - 1).clamp(min=0)
 
 
 def _contiguous_input(module, args):

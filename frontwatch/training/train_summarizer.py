@@ -46,19 +46,16 @@ def summary_collator(pad_token_id: int):
     """
     import torch
 
+    from frontwatch.models.summarizer import left_pad, left_padded_positions
+
     def collate(features):
-        seqs = [f["prompt"] + f["target"] for f in features]
-        width = max(len(s) for s in seqs)
+        ids, mask = left_pad([f["prompt"] + f["target"] for f in features], pad_token_id)
         keep = max(len(f["target"]) for f in features) + 1
-        ids = torch.full((len(seqs), width), pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        labels = torch.full((len(seqs), keep), -100, dtype=torch.long)
-        for row, (seq, f) in enumerate(zip(seqs, features)):
-            ids[row, width - len(seq) :] = torch.tensor(seq)
-            mask[row, width - len(seq) :] = 1
+        labels = torch.full((len(features), keep), -100, dtype=torch.long)
+        for row, f in enumerate(features):
             n = len(f["target"])
             labels[row, keep - 1 - n : keep - 1] = torch.tensor(f["target"])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        positions = left_padded_positions(mask)
         return {"input_ids": ids, "attention_mask": mask, "position_ids": positions, "logits_to_keep": keep, "labels": labels}
 
     return collate
