@@ -134,3 +134,22 @@ def test_train_save_load_and_evaluate(tiny_gemma, tiny_model, tmp_path):
     assert isinstance(res[0].summary, str) and isinstance(res[0].summary_flags, list)
     assert set(res[0].summary_flags) <= {"not_english", "too_long", "direction_mismatch", "name_not_in_article"}
     assert res[1].error and res[1].summary is None and "summary" in res[1].to_dict()
+
+
+def test_train_without_dev_file_writes_its_card(tiny_gemma, tmp_path):
+    """No dev file: no dev loss, and the model card says only what it knows (it used to crash formatting None)."""
+    from conftest import write_labelled
+
+    from frontwatch.training.config import SummarizerConfig
+    from frontwatch.training.train_summarizer import train_summarizer
+
+    cfg = SummarizerConfig(
+        base_model_path=str(tiny_gemma), train_file=str(write_labelled(tmp_path / "t.jsonl", 1, seed=1)),
+        validation_file=None, test_file=None, output_dir=str(tmp_path / "summ"), max_source_length=32,
+        lora_r=4, lora_alpha=8, lora_target_modules=["q_proj", "v_proj"], num_train_epochs=1, max_new_tokens=12,
+    )
+    out = train_summarizer(cfg, progress=False)
+    info = json.loads((out / "training_info.json").read_text())
+    assert info["dev_loss"] is None and info["device"] == "CPU" and info["bf16"] is False
+    card = (out / "README.md").read_text()
+    assert "minutes on CPU (final training loss" in card and "dev loss" not in card

@@ -119,6 +119,7 @@ def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") 
     info = json.loads((model_dir / "training_info.json").read_text())
     generation = json.loads((model_dir / "generation_config.json").read_text())
     data = "\n".join(f"- `{name}` sha256 `{digest[:16]}…`" for name, digest in info["data_sha256"].items())
+    on_device = (f" on {info['device']}" if info.get("device") else "") + (" in bfloat16 autocast" if info.get("bf16") else "")
     decoding = ", ".join(f"`{k}={generation[k]}`" for k in ("num_beams", "max_new_tokens", "no_repeat_ngram_size", "repetition_penalty") if k in generation)
     parts = [
         "# frontwatch summarizer",
@@ -136,8 +137,8 @@ def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") 
         "the direction spelled out in words, then `English summary:`. At training time the labels are the gold ones; in "
         "use they are the classifier's, so the summary agrees with the labels it is returned with.",
         f"- Decoding (`generation_config.json`, overridable): {decoding}.",
-        f"- Training took {info['train_seconds'] / 60:.1f} minutes on CPU (final training loss {info['train_loss']:.4f}, "
-        f"dev loss {info['dev_loss']:.4f}).",
+        f"- Training took {info['train_seconds'] / 60:.1f} minutes{on_device} (final training loss {info['train_loss']:.4f}"
+        + (f", dev loss {info['dev_loss']:.4f})." if info.get("dev_loss") is not None else ")."),
         "",
         "## Checks on every summary",
         "",

@@ -108,6 +108,8 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         known = None
     label_maps = _label_maps(cfg, known)
 
+    # Hashed as read: a file changed during a long run must not be credited with the model.
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
     train_records = load_labelled(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
     if cfg.train_on_summaries:
         train_records += [{**r, "text": r["summary_en"]} for r in train_records]
@@ -169,7 +171,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         "frontwatch_version": __version__,
         "train_seconds": round(train_seconds, 1),
         "train_loss": result.training_loss,
-        "data_sha256": {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p},
+        "data_sha256": data_sha256,
         "started_from": str(start) if start else None,
         "dev_metrics": trainer.evaluate() if dev_ds is not None else None,
     }

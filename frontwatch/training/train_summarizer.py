@@ -89,6 +89,8 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     from frontwatch.models.summarizer import PromptSettings, Summarizer
 
     set_seed(cfg.seed)  # before the adapter is built
+    # Hashed as read: a file changed during a long run must not be credited with the model.
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
     train_records = load_labelled(cfg.train_file, None, require_summary=True)
     dev_records = load_labelled(cfg.validation_file, None, require_summary=True) if cfg.validation_file else None
     if cfg.model_name_or_path:
@@ -127,9 +129,11 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     info = {
         "frontwatch_version": __version__,
         "train_seconds": round(train_seconds, 1),
+        "device": "GPU" if args.device.type == "cuda" else args.device.type.upper(),
+        "bf16": args.bf16,
         "train_loss": result.training_loss,
         "dev_loss": trainer.evaluate()["eval_loss"] if dev_ds is not None else None,
-        "data_sha256": {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p},
+        "data_sha256": data_sha256,
         "started_from": cfg.model_name_or_path,
     }
     (output_dir / "training_info.json").write_text(json.dumps(info, indent=2) + "\n")
