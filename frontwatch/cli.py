@@ -116,6 +116,25 @@ def _launched_processes() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
+def _join_process_group(device: str | None) -> str | None:
+    """Joins the process group that `accelerate launch` or `torchrun` set up (NCCL across GPUs, gloo on
+    CPUs) and returns the device this process should use: its own GPU, unless one was asked for.
+
+    torch.distributed is used directly: accelerate's PartialState treats a CPU-only launch as a single
+    process (accelerate 1.16), and then every process would believe it is the first and join the parts."""
+    import os
+
+    import torch
+
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local_rank)
+        torch.distributed.init_process_group("nccl", device_id=torch.device("cuda", local_rank))
+        return device or f"cuda:{local_rank}"
+    torch.distributed.init_process_group("gloo")
+    return device
+
+
 def cmd_analyze(args) -> int:
     from frontwatch.inference.analyzer import Analyzer
     from frontwatch.inference.batch import analyze_file, merge_parts, part_path
@@ -124,12 +143,9 @@ def cmd_analyze(args) -> int:
 
     check_input_file(args.input)  # a wrong path or file type fails before the model loads
     rank, world = _launched_processes()
-    device, state = args.device, None
+    device = args.device
     if world > 1:
-        from accelerate import PartialState
-
-        state = PartialState()  # joins the process group: NCCL across GPUs, gloo on CPUs
-        device = device or state.device  # each process its own GPU
+        device = _join_process_group(device)
     summarizer = None
     if not args.no_summary and args.summarizer != "shipped":
         summarizer = args.summarizer
@@ -146,10 +162,13 @@ def cmd_analyze(args) -> int:
     # Several processes: each writes its contiguous share of the rows to a part file; the first
     # process then joins the parts, in rank order, into the output.
     run = analyze_file(analyzer, args.input, part_path(args.output, rank, world), args.batch_size,
-                       resume=args.resume, progress=state.is_main_process, shard=(rank, world))
+                       resume=args.resume, progress=rank == 0, shard=(rank, world))
     print(f"frontwatch: process {rank} of {world}: {run.rows} rows, {run.failed} failed", file=sys.stderr)
-    state.wait_for_everyone()
-    if not state.is_main_process:
+    import torch.distributed as dist
+
+    dist.barrier()  # every part file is complete before the first process joins them
+    dist.destroy_process_group()
+    if rank != 0:
         return 0  # the first process reports failures for all: another non-zero exit would stop the launcher
     merge_parts(args.output, world)
     with open(args.output, encoding="utf-8") as f:
