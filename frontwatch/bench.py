@@ -241,6 +241,6 @@ def format_report(r: dict) -> str:
 
 def main(args) -> int:
     report = run_bench(args.data, args.limit, not args.no_summary, args.batch_size, args.model, args.summarizer,
-                       args.device, progress=not args.json)
+                       args.device)  # progress goes to stderr, so --json output on stdout stays one object
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0 if report["quality_ok"] else 1
