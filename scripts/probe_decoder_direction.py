@@ -88,13 +88,7 @@ def main():
     analyzer = Analyzer.from_pretrained(resolve_model_path(a.classifier), device="cpu", summaries=False)
     labels = analyzer.label_maps["direction"]
     gold = {s: torch.tensor([labels.index(r["direction"]) for r in rows[s]]) for s in rows}
-    classifier_probs = {}
-    for s in READ:
-        probs = []
-        for res in analyzer([r["text"] for r in rows[s]]):
-            scores = {res.direction: res.direction_score, **dict(res.direction_alternatives)}
-            probs.append([scores.get(label, 0.0) for label in labels])
-        classifier_probs[s] = torch.tensor(probs)
+    classifier_probs = {s: analyzer.label_probabilities([r["text"] for r in rows[s]])[0]["direction"] for s in READ}
     del analyzer
 
     summarizer = Summarizer.from_pretrained(a.summarizer or shipped_summarizer_path(), dtype=torch.bfloat16)
@@ -103,25 +97,26 @@ def main():
     def f1(probs, split):
         return classification_metrics(probs.argmax(1).tolist(), gold[split].tolist(), labels)["f1_macro"]
 
+    def named(probs):
+        return " ".join(labels[k] for k in probs.argmax(1))
+
     best_probe, best_mix = None, None  # (dev F1, choice, test F1, real labels); ties keep the first in grid order
     for pooling, layer, l2 in itertools.product(POOLINGS, LAYERS, L2):
         probe = fit_probe(feats["train"][pooling, layer], gold["train"], len(labels), l2)
         probe_probs = {s: probe(feats[s][pooling, layer]) for s in READ if rows[s]}
         for w in WEIGHTS:
             mixed = {s: w * probe_probs[s] + (1 - w) * classifier_probs[s] for s in probe_probs}
-            real = [labels[k] for k in mixed["real"].argmax(1)] if rows["real"] else []
-            found = (f1(mixed["dev"], "dev"), (pooling, layer, l2, w), f1(mixed["test"], "test"), real)
+            found = (f1(mixed["dev"], "dev"), (pooling, layer, l2, w), f1(mixed["test"], "test"), named(mixed.get("real", torch.zeros(0, 1))))
             if w == 1.0 and (best_probe is None or found[0] > best_probe[0]):
                 best_probe = found
             if best_mix is None or found[0] > best_mix[0]:
                 best_mix = found
 
     print(f"direction macro-F1 (dev / test), {len(rows['train'])} train articles")
-    alone = [labels[k] for k in classifier_probs["real"].argmax(1)] if rows["real"] else []
     print(f"  classifier alone                              {f1(classifier_probs['dev'], 'dev'):.3f} / "
-          f"{f1(classifier_probs['test'], 'test'):.3f}   real: {' '.join(alone)}")
+          f"{f1(classifier_probs['test'], 'test'):.3f}   real: {named(classifier_probs['real'])}")
     for name, (dev, (pooling, layer, l2, w), test, real) in (("decoder probe alone", best_probe), ("average", best_mix)):
-        print(f"  {name:<20} {pooling:>4} layer {layer:>2} L2 {l2:<5g} w {w:<3g}  {dev:.3f} / {test:.3f}   real: {' '.join(real)}")
+        print(f"  {name:<20} {pooling:>4} layer {layer:>2} L2 {l2:<5g} w {w:<3g}  {dev:.3f} / {test:.3f}   real: {real}")
     if rows["real"]:
         print(f"  real articles' gold: {' '.join(r['direction'] for r in rows['real'])}")
 
