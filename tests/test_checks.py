@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from frontwatch.inference.checks import main_place, names_match, static_checks, summary_names, unsupported_names
+from frontwatch.inference.checks import NameGuard, main_place, names_match, static_checks, summary_names, unsupported_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = (
@@ -51,3 +51,38 @@ def test_reference_summaries_mostly_pass_the_name_check():
     rows = [json.loads(l) for l in (ROOT / "data" / "test.jsonl").read_text().splitlines()]
     passed = sum(not unsupported_names(r["summary_en"], r["text"]) for r in rows)
     assert passed >= 0.93 * len(rows)
+
+
+def written_in_pieces(guard: NameGuard, text: str, size: int = 3) -> str | None:
+    """Writes `text` through `guard` in pieces of `size` characters (each word starting with its space, as
+    Gemma's tokens do); returns the text written before the first refused piece, None if none was refused."""
+    written = ""
+    for word in text.split(" "):
+        word = " " + word
+        for piece in [word[i : i + size] for i in range(0, len(word), size)] + [""]:
+            if not guard.allows(written, piece or " "):
+                return written
+            written += piece
+    return None
+
+
+@pytest.mark.parametrize("size", [2, 3, 5])
+def test_the_guard_lets_the_articles_names_through_in_either_spelling(size):
+    guard = NameGuard(ARTICLE)
+    summary = "Ukraine's troops advanced near Bakhmut, Chasiv Yar and Klishchiivka; Moscow-installed officials in Zaporizhzhia deny it."
+    assert written_in_pieces(guard, summary, size) is None
+
+
+@pytest.mark.parametrize("invented", ["Odesa", "Pokrovsk", "Melitopol", "Kramatorsk"])
+def test_the_guard_stops_a_name_the_article_lacks_before_it_is_finished(invented):
+    stopped = written_in_pieces(NameGuard(ARTICLE), f"Ukrainian forces advanced near Bakhmut and {invented} this week.")
+    assert stopped is not None and " Bakhmut and" in stopped and invented not in stopped
+
+
+def test_the_guard_lets_through_the_reference_summaries_that_pass_the_check():
+    # Measured: 234 of the 236 dev and test references that pass the name check are written to the end;
+    # the 2 others are names that the full-word check matches more loosely (Avdiivka / Avdeïevka).
+    rows = [json.loads(l) for name in ("dev", "test") for l in (ROOT / "data" / f"{name}.jsonl").read_text().splitlines()]
+    passing = [r for r in rows if not unsupported_names(r["summary_en"], r["text"])]
+    through = sum(written_in_pieces(NameGuard(r["text"]), r["summary_en"]) is None for r in passing)
+    assert through >= 0.98 * len(passing)

@@ -70,34 +70,70 @@ def test_beam_search_from_a_shared_prefill_matches_plain_generate(tiny_summarize
     assert runs[True] == runs[False]
 
 
-def test_banned_words_spell_the_names(tiny_summarizer):
-    tok = tiny_summarizer.tokenizer
-    seqs = tiny_summarizer.banned_words(["Odesa"])
-    assert {tok.decode(s) for s in seqs} == {"Odesa", " Odesa"}
+def test_checked_generation_rewrites_failures_from_the_same_encoded_prompts(tiny_summarizer):
+    articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
+    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    strict = {"num_beams": 3, "max_new_tokens": 8}
+    drafts = tiny_summarizer.generate(articles, labels, batch_size=3, max_new_tokens=8)
+    rewritten = tiny_summarizer.generate(articles, labels, batch_size=3, **strict)
+
+    def runs(fail: set, batch_size: int):
+        seen = []
+
+        def check(indices, summaries):  # `fail` fails the first time; rewrites pass
+            seen.append(dict(zip(indices, summaries)))
+            return [["too_long"] if i in fail and len(seen) == 1 else [] for i in indices]
+
+        out = tiny_summarizer.generate_checked(articles, labels, check, strict, batch_size=batch_size, max_new_tokens=8)
+        return out, seen
+
+    (summaries, failed, retried), seen = runs({0, 2}, batch_size=6)
+    assert seen[0] == dict(enumerate(drafts)) and sorted(seen[1]) == [0, 2]
+    assert sorted(retried) == [0, 2] and failed == [[], [], []]
+    assert summaries == [rewritten[0], drafts[1], rewritten[2]]
+    # batch_size 3 allows 1 rewrite of 3 beams per call: three calls, each from its own fork of the prompts' cache.
+    (summaries, _, _), seen = runs({0, 1, 2}, batch_size=3)
+    assert len(seen) == 4 and summaries == rewritten
 
 
-def test_banned_per_row_bans_only_that_rows_completions():
-    import torch
+class RefusePiece:
+    """A guard that refuses one exact piece of text and allows all else."""
 
-    from frontwatch.models.summarizer import BannedPerRow
+    def __init__(self, piece):
+        self.piece = piece
 
-    # Two articles, two beams each: article 0 bans [7, 8] (and the one-token word [9]), article 1 nothing.
-    ban = BannedPerRow([[[7, 8], [9]], []], num_beams=2)
-    input_ids = torch.tensor([[1, 7], [1, 2], [1, 7], [1, 7]])
-    scores = ban(input_ids, torch.zeros(4, 10))
-    assert scores[0, 8] == float("-inf") and scores[0, 9] == float("-inf")
-    assert scores[1, 8] == 0 and scores[1, 9] == float("-inf")  # row 1 has not written 7: only [9] applies
-    assert torch.equal(scores[2:], torch.zeros(2, 10))  # rows 2-3 are article 1's beams
+    def allows(self, written, piece):
+        return piece != self.piece
 
 
-def test_banned_words_change_only_their_own_summary(tiny_summarizer):
+def test_guarded_tokens_refuse_only_what_that_rows_guard_refuses():
+    from frontwatch.models.summarizer import GuardedTokens
+
+    pieces = ["a", "b", "c", "d"]
+    # Two articles, two beams each (need 4 allowed candidates per row); article 0 refuses "b", article 1 nothing.
+    guard = GuardedTokens([RefusePiece("b"), RefusePiece("none")], pieces, width=1, num_beams=2)
+    scores = torch.tensor([[0.0, 3.0, 2.0, 1.0]] * 4)
+    out = guard(torch.tensor([[9, 0]] * 4), scores.clone())
+    assert out[0, 1] == float("-inf") and out[1, 1] == float("-inf")
+    assert torch.equal(out[2:], scores[2:])
+    # Greedy: the best allowed candidate stays best; a row whose every candidate is refused is left as it was.
+    greedy = GuardedTokens([RefusePiece("b"), RefusePiece("x")], pieces, width=1)
+    out = greedy(torch.tensor([[9, 0], [9, 0]]), scores[:2].clone())
+    assert int(out[0].argmax()) == 2 and int(out[1].argmax()) == 1
+    every = GuardedTokens([type("No", (), {"allows": lambda self, w, p: False})()], pieces, width=1)
+    assert torch.equal(every(torch.tensor([[9, 0]]), scores[:1].clone()), scores[:1])
+
+
+def test_guards_change_only_their_own_summary(tiny_summarizer):
     articles = [ARTICLE, "Le front est stable à Kherson."]
     labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}]
     free = tiny_summarizer.generate(articles, labels, batch_size=2, max_new_tokens=6)
-    word = free[0].split()[0]
-    banned = tiny_summarizer.generate(articles, labels, batch_size=2, max_new_tokens=6, banned=[[word], []])
-    assert not banned[0].startswith(word)
-    assert banned[1] == free[1]
+    first = tiny_summarizer.generate(articles[:1], labels[:1], batch_size=1, max_new_tokens=1)[0]
+    pieces = tiny_summarizer.pieces()
+    token = next(i for i, p in enumerate(pieces) if p.strip() == first.strip() and p)
+    guards = [RefusePiece(pieces[token]), RefusePiece(None)]
+    guarded = tiny_summarizer.generate(articles, labels, batch_size=2, max_new_tokens=6, guards=guards)
+    assert guarded[0] != free[0] and guarded[1] == free[1]
 
 
 def test_too_long_reference_summary_is_reported(tiny_summarizer):

@@ -63,6 +63,7 @@ _EXONYMS = {
 }
 
 _TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+")
+_OPEN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+$")  # a word still being written at the end of a text
 _LOCATIVE = re.compile(
     r"\b(?:in|near|around|at|from|of|outside|towards?|into|across|to|on|by|beyond|north|south|east|west)\s+"
     r"((?:[A-Z][\w'’\-]+)(?:\s+[A-Z][\w'’\-]+)*)"
@@ -108,6 +109,8 @@ class ArticleNames:
 
     def __init__(self, article: str):
         words = {w.strip("'’-") for w in _TOKEN.findall(article)}
+        words |= {re.split(r"['’]", w)[-1] for w in words}  # elided: d'Avdeïevka -> Avdeïevka
+        self.words = words
         self.ascii_words = {_ascii(w) for w in words if w}
         self.skeletons = {skeleton_fr(w) for w in words} | {skeleton_en(w) for w in words}
         self.skeletons.discard("")
@@ -120,18 +123,93 @@ class ArticleNames:
         return any(_similar(sk, s) for s in self.skeletons)
 
 
+def _name_parts(word: str) -> list[str]:
+    """The parts of one word that are names to look up: "Moscow-installed" -> ["Moscow"], "the" -> []."""
+    word = re.sub(r"['’]s$", "", word).strip("'’-")
+    if not word[:1].isupper():
+        return []
+    return [p for p in word.split("-") if p[:1].isupper() and p.lower() not in _NOT_NAMES and not p.isupper()]
+
+
 def summary_names(summary: str) -> list[str]:
     """The capitalised words of `summary` that are names to look up, in order, without duplicates."""
     names = []
     for word in _TOKEN.findall(summary):
-        word = re.sub(r"['’]s$", "", word).strip("'’-")
-        if not word or not word[0].isupper():
-            continue
-        parts = [p for p in word.split("-") if p[:1].isupper()]  # Moscow-installed: only Moscow
-        for part in parts:
-            if part.lower() not in _NOT_NAMES and not part.isupper() and part not in names:
-                names.append(part)
+        names += [p for p in _name_parts(word) if p not in names]
     return names
+
+
+class NameGuard:
+    """The name check of one article, applied while its summary is written, token by token.
+
+    A finished word passes as in `unsupported_names`. A capitalised word still being written passes
+    while its skeleton is the start of the skeleton of a word it could become: a word of the article
+    (in either spelling), a common word, or an exonym of a place the article names. Generation uses
+    it to keep a summary from starting to spell a name its article lacks. Only the article's capitalised
+    words count as names it could become, so that a French verb does not let a name through.
+    """
+
+    def __init__(self, article: str):
+        self.names = ArticleNames(article)
+        capitalised = {w for w in self.names.words if w[:1].isupper()}
+        targets = {skeleton_fr(w) for w in capitalised} | {skeleton_en(w) for w in capitalised}
+        targets |= {skeleton_en(k) for k, forms in _EXONYMS.items() if any(_ascii(f) in self.names.ascii_words for f in forms)}
+        self.prefixes = _prefixes(targets) | _COMMON_PREFIXES
+        self.near_prefixes = _deletions(self.prefixes - _COMMON_PREFIXES) | _COMMON_NEAR_PREFIXES
+        self.starts = {t[:5] for t in targets if len(t) >= 5}  # a name that starts like one of them passes
+        self._known: dict[str, bool] = {}
+
+    def allows(self, written: str, piece: str) -> bool:
+        """Whether a summary that reads `written` so far may go on with `piece`."""
+        last = _OPEN_WORD.search(written)
+        segment = (last.group(0) if last else "") + piece
+        words = list(_TOKEN.finditer(segment))
+        for n, match in enumerate(words):
+            is_open = n == len(words) - 1 and match.end() == len(segment)
+            if not (self._may_become_name(match.group(0)) if is_open else self._is_supported(match.group(0))):
+                return False
+        return True
+
+    def _is_supported(self, word: str) -> bool:
+        if word not in self._known:
+            self._known[word] = all(self.names.has(p) for p in _name_parts(word))
+        return self._known[word]
+
+    def _may_become_name(self, word: str) -> bool:
+        stem = re.sub(r"['’]s?$", "", word)
+        if stem.endswith("-") or not stem:
+            return self._is_supported(stem)
+        *done, last = stem.split("-")
+        if not all(self._is_supported(p) for p in done):
+            return False
+        if not last[:1].isupper() or last.isupper():
+            return True
+        sk = skeleton_en(last)
+        if not sk or self._starts_a_target(sk) or sk[:5] in self.starts:
+            return True
+        # The last letter may start a digraph still being written (Bak|h -> Bakh): it is let through.
+        return last[-1] in "kzsctKZSCT" and self._starts_a_target(sk[:-1])
+
+    def _starts_a_target(self, sk: str) -> bool:
+        """Whether `sk` is, to one letter added, dropped or changed, the start of a target's skeleton.
+
+        The full-word check is as loose (Synie|hubov against Synehoubov); from 4 letters on.
+        """
+        if sk in self.prefixes:
+            return True
+        if len(sk) < 4:
+            return False
+        dropped = _deletions([sk])
+        return sk in self.near_prefixes or bool(dropped & self.prefixes) or bool(dropped & self.near_prefixes)
+
+
+def _prefixes(words) -> set[str]:
+    return {w[:i] for w in words for i in range(1, len(w) + 1)}
+
+
+def _deletions(words) -> set[str]:
+    """Every string one letter shorter than a word of `words`."""
+    return {w[:i] + w[i + 1 :] for w in words for i in range(len(w))}
 
 
 def main_place(summary: str) -> str | None:
@@ -171,3 +249,9 @@ def unsupported_names(summary: str, article: str) -> list[str]:
     """The summary's names that the article does not contain."""
     names = ArticleNames(article)
     return [n for n in summary_names(summary) if not names.has(n)]
+
+
+# What a common word can start with, for every guard.
+_COMMON_SKELETONS = {skeleton_en(w) for w in _NOT_NAMES}
+_COMMON_PREFIXES = _prefixes(_COMMON_SKELETONS)
+_COMMON_NEAR_PREFIXES = _deletions(_COMMON_PREFIXES)

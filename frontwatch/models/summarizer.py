@@ -65,6 +65,7 @@ class Summarizer:
         self.settings = settings
         self.generation_config = generation_config or default_generation_config(tokenizer)
         self.prefix_ids: list[int] = []  # worked examples put before every prompt (the few-shot baseline)
+        self._pieces: list[str] | None = None  # see pieces()
         self.share_prefill = True  # beam search: encode each prompt once, not once per beam (see _prefill)
         # generate() keeps the last position of a left-padded batch, a strided [batch, 1, hidden] view;
         # torch multiplies such a view by broadcasting the 262k-row output matrix over the batch, a
@@ -157,90 +158,180 @@ class Summarizer:
     # ---- generation --------------------------------------------------------------------------
 
     def generate(
-        self, articles: list[str], labels: list[dict], batch_size: int = 8, banned: list[list[str]] | None = None,
-        **overrides,
+        self, articles: list[str], labels: list[dict], batch_size: int = 8, guards: list | None = None, **overrides,
     ) -> list[str]:
         """One summary per article, in input order.
 
         Batches are sorted by prompt length and left-padded; the KV cache is on and only the last
-        position's logits are computed at each step. `banned`, per article, lists words its summary
-        must not spell (names the article lacks). `overrides` replace generation-config fields (e.g.
-        num_beams=2, max_new_tokens=80).
+        position's logits are computed at each step. `guards`, one per article, are objects whose
+        `allows(written, piece)` says whether the summary written so far may go on with a piece of
+        text (see `frontwatch.inference.checks.NameGuard`); tokens they refuse are not written (see
+        `GuardedTokens`).
+        `overrides` replace generation-config fields (e.g. num_beams=2, max_new_tokens=80).
         """
+        config = self.generation_config.to_dict() | overrides
+        out: list[str | None] = [None] * len(articles)
+        for batch, ids, mask in self._batches(articles, labels, batch_size):
+            cache = self._prefill(ids, mask) if (config.get("num_beams") or 1) > 1 and self.share_prefill else None
+            texts = self._decode(ids, mask, config, [guards[i] for i in batch] if guards else None, cache)
+            for i, text in zip(batch, texts):
+                out[i] = text
+        return out
+
+    def generate_checked(
+        self, articles: list[str], labels: list[dict], check, retry: dict, batch_size: int = 8,
+        guards: list | None = None, **overrides,
+    ) -> tuple[list[str], list[list[str]], list[int]]:
+        """Summaries written, checked, and where a check fails written once more, batch by batch.
+
+        `check(indices, summaries)` returns, for the summaries of those articles, the names of the
+        checks each fails. A failing summary is written again with `retry` (generation-config fields
+        on top of `overrides`, e.g. beam search) from the same encoded prompt, which is not encoded
+        twice; the version that fails fewer checks is kept. Returns (summaries, their failed checks,
+        the indices of the articles whose summary was written again).
+        """
+        import torch
+
+        config = self.generation_config.to_dict() | overrides
+        strict = config | retry
+        beams = strict.get("num_beams") or 1
+        out: list[str | None] = [None] * len(articles)
+        failed: list[list[str] | None] = [None] * len(articles)
+        retried = []
+        for batch, ids, mask in self._batches(articles, labels, batch_size):
+            kept = self._prefill(ids, mask)  # the retry starts from the prompts again
+            rows_guards = [guards[i] for i in batch] if guards else None
+            texts = self._decode(ids, mask, config, rows_guards, _fork(kept))
+            fails = check(batch, texts)
+            redo = [row for row, f in enumerate(fails) if f]
+            kept.batch_select_indices(torch.tensor(redo, dtype=torch.long, device=ids.device))  # frees the rest
+            # Beams multiply the rows: at most batch_size rows per call (memory), in calls of even size.
+            calls = -(-len(redo) // max(1, batch_size // beams))
+            for c in range(calls):
+                part = redo[c::calls]
+                sub = _fork(kept)
+                sub.batch_select_indices(torch.arange(c, len(redo), calls, device=ids.device))
+                again = self._decode(ids[part], mask[part], strict, [rows_guards[r] for r in part] if guards else None, sub)
+                fails_again = check([batch[r] for r in part], again)
+                for row, text, f in zip(part, again, fails_again):
+                    if len(f) <= len(fails[row]):
+                        texts[row], fails[row] = text, f
+            retried += [batch[row] for row in redo]
+            for row, i in enumerate(batch):
+                out[i], failed[i] = texts[row], fails[row]
+        return out, failed, retried
+
+    def _batches(self, articles: list[str], labels: list[dict], batch_size: int):
+        """(article indices, input ids, attention mask) of left-padded batches, longest prompts first."""
+        prompts = [self.prompt_ids(a, l) for a, l in zip(articles, labels)]
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        device = next(self.model.parameters()).device
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            ids, mask = left_pad([prompts[i] for i in batch], self.tokenizer.pad_token_id)
+            yield batch, ids.to(device), mask.to(device)
+
+    def _decode(self, ids, mask, config: dict, guards: list | None, cache=None) -> list[str]:
+        """The summaries of one batch; `cache`, if given, holds its prompts but their last token (see `_prefill`)."""
         import torch
         from transformers import LogitsProcessorList
 
-        prompts = [self.prompt_ids(a, l) for a, l in zip(articles, labels)]
-        banned_ids = [self.banned_words(words) for words in banned] if banned else [[] for _ in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-        config = self.generation_config.to_dict() | overrides
-        device = next(self.model.parameters()).device
-        out: list[str | None] = [None] * len(prompts)
-        pad = self.tokenizer.pad_token_id
+        beams = config.get("num_beams") or 1
+        processors = LogitsProcessorList()
+        if guards:
+            processors.append(GuardedTokens(guards, self.pieces(), ids.shape[1], beams))
+        if cache is not None and beams > 1:
+            cache.batch_repeat_interleave(beams)
+        shared = {"cache": cache} if cache is not None else {}
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                ids, mask = left_pad([prompts[i] for i in batch], pad)
-                width = ids.shape[1]
-                processors = LogitsProcessorList()
-                if any(banned_ids[i] for i in batch):
-                    processors.append(BannedPerRow([banned_ids[i] for i in batch], config.get("num_beams") or 1))
-                ids, mask = ids.to(device), mask.to(device)
-                beams = config.get("num_beams") or 1
-                shared = {"past_key_values": self._prefill(ids, mask, beams)} if beams > 1 and self.share_prefill else {}
-                generated = self.model.generate(
-                    input_ids=ids, attention_mask=mask, logits_processor=processors, **shared, **_generate_kwargs(config)
-                )
-                for row, i in enumerate(batch):
-                    text = self.tokenizer.decode(generated[row, width:], skip_special_tokens=True)
-                    out[i] = text.strip().split("\n")[0].strip()  # one paragraph; a base model goes on past it
-        return out
+            generated = self.model.generate(
+                input_ids=ids, attention_mask=mask, logits_processor=processors, **shared, **_generate_kwargs(config)
+            )
+        texts = self.tokenizer.batch_decode(generated[:, ids.shape[1] :], skip_special_tokens=True)
+        return [t.strip().split("\n")[0].strip() for t in texts]  # one paragraph; a base model goes on past it
 
-    def _prefill(self, ids, mask, beams: int):
-        """The KV cache of each prompt but its last token, computed once and copied for each beam.
+    def _prefill(self, ids, mask):
+        """The KV cache of each prompt but its last token, from which `generate` goes on.
 
-        `generate` would copy the prompts for the beams first and then encode every copy; encoding the
-        prompt is most of the work of a summary on a CPU. It then reads only the last token.
+        Encoding the prompt is most of the work of a summary on a CPU. Done here, it is done once: not
+        once per beam (`generate` would copy the prompts for the beams first), nor again for a retry.
         """
+        import torch
+
         positions = left_padded_positions(mask)  # as generate numbers a left-padded batch
-        out = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
-                         use_cache=True, logits_to_keep=1)
-        out.past_key_values.batch_repeat_interleave(beams)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+                             use_cache=True, logits_to_keep=1)
         return out.past_key_values
 
-    def banned_words(self, words: list[str]) -> list[list[int]]:
-        """Token sequences that spell `words` (with and without a leading space)."""
-        seqs = []
-        for w in words:
-            for form in (w, " " + w):
-                ids = self.tokenizer(form, add_special_tokens=False).input_ids
-                if ids and ids not in seqs:
-                    seqs.append(ids)
-        return seqs
+    def pieces(self) -> list[str]:
+        """Each token id's text as it reads after the text before it; special and byte tokens read as a space."""
+        if self._pieces is None:
+            tok = self.tokenizer
+            special = set(tok.all_special_ids)
+            self._pieces = [
+                " " if i in special or re.fullmatch(r"<0x[0-9A-F]{2}>|<unused\d+>", p or "") else (p or " ").replace("\u2581", " ")
+                for i, p in enumerate(tok.convert_ids_to_tokens(list(range(len(tok)))))
+            ]
+        return self._pieces
 
 
-class BannedPerRow:
-    """A logits processor that keeps each batch row from completing its own banned token sequences.
+class GuardedTokens:
+    """A logits processor that lets each row write only the tokens its article's guard allows.
 
-    transformers' `bad_words_ids` bans the same sequences in every row; a batch of retries needs each
-    article's own list (the names that article lacks). With beam search, rows are beams: row r belongs
-    to article r // num_beams.
+    A row's best `MAX_ASKED` candidates are asked, best first, until it has as many allowed ones as
+    decoding can pick (1 greedy, 2 x num_beams with beams); the refused ones before them get -inf. A
+    row whose candidates are all refused is left as it was: its summary is then flagged by the checks,
+    not bent into nonsense. With beam search, rows are beams: row r is article r // num_beams.
     """
 
-    def __init__(self, sequences: list[list[list[int]]], num_beams: int = 1):
-        self.sequences = sequences
-        self.num_beams = num_beams
+    MAX_ASKED = 64
+    TAIL_TOKENS = 12  # enough to hold the word being written
+
+    def __init__(self, guards: list, pieces: list[str], width: int, num_beams: int = 1):
+        self.guards, self.pieces, self.width, self.num_beams = guards, pieces, width, num_beams
+        self.need = 2 * num_beams if num_beams > 1 else 1
 
     def __call__(self, input_ids, scores):
+        first = min(self.need + 2, scores.shape[1])  # enough for most rows
+        top = scores.topk(first, dim=-1)
+        values, candidates = top.values.tolist(), top.indices.tolist()
+        tails = input_ids[:, max(self.width, input_ids.shape[1] - self.TAIL_TOKENS) :].tolist()
         for row in range(input_ids.shape[0]):
-            seqs = self.sequences[row // self.num_beams]
-            if not seqs:
-                continue
-            tail = input_ids[row, -max(len(s) for s in seqs) :].tolist()
-            for seq in seqs:
-                if tail[len(tail) - len(seq) + 1 :] == seq[:-1]:  # the rest of seq is already written
-                    scores[row, seq[-1]] = float("-inf")
+            guard = self.guards[row // self.num_beams]
+            written = "".join(self.pieces[t] for t in tails[row])
+            refused, allowed = self._ask(guard, written, values[row], candidates[row])
+            if allowed < self.need:
+                more = scores[row].topk(min(self.MAX_ASKED, scores.shape[1]))
+                refused, allowed = self._ask(guard, written, more.values.tolist(), more.indices.tolist())
+            if allowed and refused:
+                scores[row, refused] = float("-inf")
         return scores
+
+    def _ask(self, guard, written: str, values: list[float], candidates: list[int]) -> tuple[list[int], int]:
+        """(the candidates refused before `need` allowed ones, how many were allowed), best first."""
+        refused, allowed = [], 0
+        for value, t in zip(values, candidates):
+            if value == float("-inf") or allowed == self.need:
+                break
+            if guard.allows(written, self.pieces[t]):
+                allowed += 1
+            else:
+                refused.append(t)
+        return refused, allowed
+
+
+def _fork(cache):
+    """A copy of a KV cache that can be extended or cut down without changing the original.
+
+    The cache's layers only ever replace their tensors (they grow by concatenation), never write
+    into them, so the copy shares the tensors: no memory is copied.
+    """
+    import copy
+
+    fork = copy.copy(cache)
+    fork.layers = [copy.copy(layer) for layer in cache.layers]
+    return fork
 
 
 def left_pad(seqs: list[list[int]], pad: int):

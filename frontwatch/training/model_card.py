@@ -144,8 +144,10 @@ def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") 
         "",
         "Before a summary is returned it must be English, at most 60 words, read by the classifier as the article's "
         "direction, and name no place or person the article lacks (French and English spellings are matched). "
-        "A summary that fails is written again once with beam search and the missing names banned; if it still "
-        "fails it is returned with `summary_flags` naming the failed checks.",
+        "The name check also runs while a summary is written: a token that would start or go on spelling a name "
+        "the article lacks is not written, unless the model's 64 best next tokens all would be. A summary that still fails a check is written again once with beam "
+        "search, from the same encoded prompt; if it still fails it is returned with `summary_flags` naming the "
+        "failed checks.",
         "",
         "## Training data",
         "",
