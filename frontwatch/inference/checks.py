@@ -62,8 +62,9 @@ _EXONYMS = {
     "iranian": ["iranien", "iran"], "chechen": ["tchetchene", "tchetchenie"], "chechnya": ["tchetchenie"],
 }
 
-_TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+")
-_OPEN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+$")  # a word still being written at the end of a text
+_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ'’\-]+"
+_TOKEN = re.compile(_WORD)
+_OPEN_WORD = re.compile(_WORD + "$")  # a word still being written at the end of a text
 _LOCATIVE = re.compile(
     r"\b(?:in|near|around|at|from|of|outside|towards?|into|across|to|on|by|beyond|north|south|east|west)\s+"
     r"((?:[A-Z][\w'’\-]+)(?:\s+[A-Z][\w'’\-]+)*)"

@@ -208,9 +208,10 @@ class Summarizer:
             # Beams multiply the rows: at most batch_size rows per call (memory), in calls of even size.
             calls = -(-len(redo) // max(1, batch_size // beams))
             for c in range(calls):
-                part = redo[c::calls]
+                picked = list(range(c, len(redo), calls))  # positions in `redo`, and so in `kept`
+                part = [redo[p] for p in picked]
                 sub = _fork(kept)
-                sub.batch_select_indices(torch.arange(c, len(redo), calls, device=ids.device))
+                sub.batch_select_indices(torch.tensor(picked, dtype=torch.long, device=ids.device))
                 again = self._decode(ids[part], mask[part], strict, [rows_guards[r] for r in part] if guards else None, sub)
                 fails_again = check([batch[r] for r in part], again)
                 for row, text, f in zip(part, again, fails_again):

@@ -114,6 +114,7 @@ def summary_metrics_table(reports: dict[str, dict]) -> str:
 def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") -> Path:
     """Writes `model_dir/README.md` for a summarizer folder from its settings, training info and reports."""
     from frontwatch.models.base_decoder import BASE_MODEL_ID, TERMS_FILE
+    from frontwatch.models.summarizer import GuardedTokens
 
     model_dir = Path(model_dir)
     info = json.loads((model_dir / "training_info.json").read_text())
@@ -145,9 +146,9 @@ def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") 
         "Before a summary is returned it must be English, at most 60 words, read by the classifier as the article's "
         "direction, and name no place or person the article lacks (French and English spellings are matched). "
         "The name check also runs while a summary is written: a token that would start or go on spelling a name "
-        "the article lacks is not written, unless the model's 64 best next tokens all would be. A summary that still fails a check is written again once with beam "
-        "search, from the same encoded prompt; if it still fails it is returned with `summary_flags` naming the "
-        "failed checks.",
+        f"the article lacks is not written, unless the model's {GuardedTokens.MAX_ASKED} best next tokens all would "
+        "be. A summary that still fails a check is written again once with beam search, from the same encoded "
+        "prompt; if it still fails it is returned with `summary_flags` naming the failed checks.",
         "",
         "## Training data",
         "",
