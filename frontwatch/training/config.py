@@ -37,6 +37,10 @@ class ClassifierConfig:
     # Also train on each row's English `summary_en` under the row's labels: the heads then read English
     # too, which the summarizer's direction check relies on.
     train_on_summaries: bool = False
+    # Also train on a copy of each training row whose direction is a key here, with its Ukrainian and
+    # Russian references exchanged and its direction replaced by the value ({advance: retreat,
+    # retreat: advance}): it teaches that the actor decides the direction (frontwatch.training.augment).
+    actor_swap: dict[str, str] = field(default_factory=dict)
     max_seq_length: int = 512  # tokens per window, special tokens included
     # How an article becomes encoder segments: paragraphs (each paragraph, long ones windowed),
     # windows (overlapping windows of the whole text), head or head_tail (one window).
