@@ -10,10 +10,10 @@ MODEL is a classifier folder or "shipped".
 """
 
 import argparse
-import json
 
 from frontwatch.inference.analyzer import Analyzer
 from frontwatch.training.augment import actor_swapped
+from frontwatch.training.data import load_labelled
 
 SWAP = {"advance": "retreat", "retreat": "advance"}
 
@@ -23,7 +23,7 @@ def main():
     p.add_argument("model")
     p.add_argument("data")
     a = p.parse_args()
-    rows = [json.loads(l) for l in open(a.data, encoding="utf-8")]
+    rows = load_labelled(a.data)  # JSONL or CSV; every problem reported
     moving = [r for r in rows if r["direction"] in SWAP]
     copies = actor_swapped(moving, SWAP)
     analyzer = Analyzer.from_pretrained(None if a.model == "shipped" else a.model, summaries=False)

@@ -31,6 +31,10 @@ def test_english_references_are_exchanged():
     )
 
 
+def test_french_words_in_english_text_are_left_alone():
+    assert swap_actors("The word russe stays, Russia does not.", english=True) == "The word russe stays, Ukraine does not."
+
+
 def test_swapping_twice_gives_the_actors_back():
     text = "Les forces russes ont repris Kherson ; l'armée ukrainienne recule, dit Kiev."
     assert swap_actors(swap_actors(text)) == text

@@ -69,15 +69,15 @@ def swap_actors(text: str, english: bool = False) -> str:
         elision, word = m.group(1) or "", m.group(2)
         low = word.lower()
         before = text[max(0, m.start() - 40):m.start()]
-        if low not in table and low not in ("russe", "russes"):
-            continue  # a word of the other language
         if low in _COUNTRIES and (elision.lower() == "d'" or _LOCATIVE.search(before)):
             continue
         if low in ("russe", "russes") and not english:
             new = _ukrainian(word, before)
-        else:
+        elif low in table:
             new = _cased(word, table[low])
-        if elision and not new[0].lower() in "aeiouy":  # l'Ukraine -> la Russie
+        else:
+            continue  # a word of the other language
+        if elision and new[0].lower() not in "aeiouy":  # l'Ukraine -> la Russie
             elision = elision[0] + "a "
         pieces.append(text[last:m.start()] + elision + new)
         last = m.end()

@@ -108,14 +108,14 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     else:
         known = None
     label_maps = _label_maps(cfg, known)
+    unknown = sorted({*cfg.actor_swap, *cfg.actor_swap.values()} - set(label_maps["direction"]))
+    if unknown:
+        raise ValueError(f"actor_swap: {', '.join(unknown)} are not direction labels ({', '.join(label_maps['direction'])})")
 
     # Hashed as read: a file changed during a long run must not be credited with the model.
     data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
     train_records = load_labelled(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
     if cfg.actor_swap:
-        unknown = sorted({*cfg.actor_swap, *cfg.actor_swap.values()} - set(label_maps["direction"]))
-        if unknown:
-            raise ValueError(f"actor_swap: {', '.join(unknown)} are not direction labels ({', '.join(label_maps['direction'])})")
         train_records += actor_swapped(train_records, cfg.actor_swap)
     if cfg.train_on_summaries:
         train_records += [{**r, "text": r["summary_en"]} for r in train_records]
