@@ -14,6 +14,8 @@ SWAP = {"advance": "retreat", "retreat": "advance"}
     ("Moscou affirme que l'Ukraine a perdu Avdiïvka.", "Kiev affirme que la Russie a perdu Avdiïvka."),
     ("La Russie revendique la prise du village.", "L'Ukraine revendique la prise du village."),
     ("Zelensky salue la percée ukrainienne.", "Poutine salue la percée russe."),
+    # the presidents' first names go with them; other Vladimirs stay
+    ("Volodymyr Zelensky et Vladimir Poutine ; Vladimir Saldo.", "Vladimir Poutine et Volodymyr Zelensky ; Vladimir Saldo."),
     # countries as places stay where they are
     ("Une ville de l'est de l'Ukraine, à l'ouest de la Russie.", "Une ville de l'est de l'Ukraine, à l'ouest de la Russie."),
     ("Des troupes entrées en Russie, dans la région de Koursk, venues d'Ukraine.",
@@ -29,6 +31,7 @@ def test_english_references_are_exchanged():
     assert swap_actors(text, english=True) == (
         "Ukrainian troops pulled back from Kherson, Russia's army says; Zelensky did not comment. Fighting in Ukraine goes on."
     )
+    assert swap_actors("President Volodymyr Zelensky said so.", english=True) == "President Vladimir Putin said so."
 
 
 def test_french_words_in_english_text_are_left_alone():

@@ -183,9 +183,23 @@ def test_train_without_dev_file_writes_its_card(tiny_gemma, tmp_path):
         base_model_path=str(tiny_gemma), train_file=str(write_labelled(tmp_path / "t.jsonl", 1, seed=1)),
         validation_file=None, test_file=None, output_dir=str(tmp_path / "summ"), max_source_length=32,
         lora_r=4, lora_alpha=8, lora_target_modules=["q_proj", "v_proj"], num_train_epochs=1, max_new_tokens=12,
+        actor_swap={"advance": "retreat"},
     )
     out = train_summarizer(cfg, progress=False)
     info = json.loads((out / "training_info.json").read_text())
     assert info["dev_loss"] is None and info["device"] == "CPU" and info["bf16"] is False
+    n_sectors = len(open(cfg.train_file).readlines()) // 3
+    assert info["train_rows"] == 4 * n_sectors  # one row per sector and direction, and a copy of each advance
     card = (out / "README.md").read_text()
     assert "minutes on CPU (final training loss" in card and "dev loss" not in card
+
+
+def test_summarizer_actor_swap_with_unknown_labels_is_an_error(tmp_path):
+    from conftest import write_labelled
+
+    from frontwatch.training.config import SummarizerConfig
+    from frontwatch.training.train_summarizer import train_summarizer
+
+    cfg = SummarizerConfig(train_file=str(write_labelled(tmp_path / "t.jsonl", 1, seed=1)), actor_swap={"advance": "retraet"})
+    with pytest.raises(ValueError, match="actor_swap: retraet are not direction labels"):
+        train_summarizer(cfg, progress=False)

@@ -8,8 +8,8 @@ teaches it that the actor decides.
 
 The exchange is lexical: nationality adjectives and nouns, the two capitals and presidents, and the
 two countries where they act rather than locate ("la Russie affirme", not "l'est de l'Ukraine").
-Other names (units, generals, Wagner) are left alone, so a copy is sometimes implausible; its label
-still follows the scheme, which is what it teaches.
+The presidents' first names go with their surnames; other names (units, generals, Wagner) are left
+alone, so a copy is sometimes implausible; its label still follows the scheme, which is what it teaches.
 """
 
 import re
@@ -26,11 +26,13 @@ _FRENCH = {
     "ukrainien": "russe", "ukrainienne": "russe", "ukrainiens": "russes", "ukrainiennes": "russes",
     "ukraine": "Russie", "russie": "Ukraine", "kiev": "Moscou", "kyiv": "Moscou", "moscou": "Kiev",
     "zelensky": "Poutine", "zelenski": "Poutine", "poutine": "Zelensky",
+    "volodymyr zelensky": "Vladimir Poutine", "vladimir poutine": "Volodymyr Zelensky",
 }
 _ENGLISH = {
     "ukrainian": "Russian", "russian": "Ukrainian", "ukrainians": "Russians", "russians": "Ukrainians",
     "ukraine": "Russia", "russia": "Ukraine", "kiev": "Moscow", "kyiv": "Moscow", "moscow": "Kyiv",
     "zelensky": "Putin", "putin": "Zelensky",
+    "volodymyr zelensky": "Vladimir Putin", "vladimir putin": "Volodymyr Zelensky",
 }
 _COUNTRIES = {"ukraine", "russie", "russia"}
 _WORD = re.compile(r"\b([ld]')?(" + "|".join(sorted({*_FRENCH, *_ENGLISH, "russe", "russes"}, key=len, reverse=True)) + r")\b", re.I)
@@ -84,6 +86,13 @@ def swap_actors(text: str, english: bool = False) -> str:
     swapped = "".join(pieces) + text[last:]
     # "la Ukraine" -> "l'Ukraine", "de Ukrainiens" -> "d'Ukrainiens"
     return re.sub(r"\b([lL])a (?=[Uu]krain)|\b([dD])e (?=[Uu]krain)", lambda m: (m.group(1) or m.group(2)) + "'", swapped)
+
+
+def check_actor_swap(direction_map: dict[str, str], labels) -> None:
+    """ValueError unless every key and value of an `actor_swap` mapping is one of the direction `labels`."""
+    unknown = sorted({*direction_map, *direction_map.values()} - set(labels))
+    if unknown:
+        raise ValueError(f"actor_swap: {', '.join(unknown)} are not direction labels ({', '.join(labels)})")
 
 
 def actor_swapped(records: list[dict], direction_map: dict[str, str], field: str = "direction") -> list[dict]:

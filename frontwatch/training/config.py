@@ -104,6 +104,10 @@ class SummarizerConfig:
     max_target_length: int = 96  # summary tokens; a longer reference is an error in the data
     # Per head, the words the prompt uses for each label (a label without one is written as its name).
     label_descriptions: dict[str, dict] = field(default_factory=dict)
+    # As for the classifier: also train on a copy of each row whose direction is a key here, with the
+    # Ukrainian and Russian references of its article and its summary_en exchanged and its direction
+    # replaced by the value (off in the shipped config: see the summarizer's model card).
+    actor_swap: dict[str, str] = field(default_factory=dict)
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05

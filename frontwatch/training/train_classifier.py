@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from frontwatch import __version__
-from frontwatch.training.augment import actor_swapped
+from frontwatch.training.augment import actor_swapped, check_actor_swap
 from frontwatch.training.config import ClassifierConfig, config_to_yaml, training_arguments
 from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
 from frontwatch.training.metrics import classification_metrics
@@ -108,9 +108,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     else:
         known = None
     label_maps = _label_maps(cfg, known)
-    unknown = sorted({*cfg.actor_swap, *cfg.actor_swap.values()} - set(label_maps["direction"]))
-    if unknown:
-        raise ValueError(f"actor_swap: {', '.join(unknown)} are not direction labels ({', '.join(label_maps['direction'])})")
+    check_actor_swap(cfg.actor_swap, label_maps["direction"])
 
     # Hashed as read: a file changed during a long run must not be credited with the model.
     data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}

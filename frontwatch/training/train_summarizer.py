@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from frontwatch import __version__
+from frontwatch.training.augment import actor_swapped, check_actor_swap
 from frontwatch.training.config import SummarizerConfig, config_to_yaml, training_arguments
 from frontwatch.training.data import file_sha256, load_labelled
 
@@ -92,6 +93,9 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     # Hashed as read: a file changed during a long run must not be credited with the model.
     data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
     train_records = load_labelled(cfg.train_file, None, require_summary=True)
+    if cfg.actor_swap:
+        check_actor_swap(cfg.actor_swap, cfg.label_descriptions.get("direction") or sorted({r["direction"] for r in train_records}))
+        train_records += actor_swapped(train_records, cfg.actor_swap)
     dev_records = load_labelled(cfg.validation_file, None, require_summary=True) if cfg.validation_file else None
     if cfg.model_name_or_path:
         summarizer = Summarizer.from_pretrained(resolve_summarizer_path(cfg.model_name_or_path), trainable=True)
@@ -131,6 +135,7 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
         "train_seconds": round(train_seconds, 1),
         "device": "GPU" if args.device.type == "cuda" else args.device.type.upper(),
         "bf16": args.bf16,
+        "train_rows": len(train_records),  # actor-swapped copies included
         "train_loss": result.training_loss,
         "dev_loss": trainer.evaluate()["eval_loss"] if dev_ds is not None else None,
         "data_sha256": data_sha256,
