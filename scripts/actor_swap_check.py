@@ -14,7 +14,7 @@ MODEL is a classifier folder or "shipped".
 import argparse
 
 from frontwatch.inference.analyzer import Analyzer
-from frontwatch.training.augment import actor_swapped, swap_actors
+from frontwatch.training.augment import swap_actors
 from frontwatch.training.data import load_labelled
 from frontwatch.training.metrics import classification_metrics
 
@@ -27,30 +27,27 @@ def main():
     p.add_argument("data")
     a = p.parse_args()
     rows = load_labelled(a.data)  # JSONL or CSV; every problem reported
-    moving = [r for r in rows if r["direction"] in SWAP]
-    copies = actor_swapped(moving, SWAP)
     analyzer = Analyzer.from_pretrained(None if a.model == "shipped" else a.model, summaries=False)
     labels = analyzer.label_maps["direction"]
+    # Each article and its swapped copy are read once; the moving ones' figures are taken from them.
+    as_read = analyzer.label_probabilities([r["text"] for r in rows])[0]["direction"]
+    swapped = analyzer.label_probabilities([swap_actors(r["text"]) for r in rows])[0]["direction"]
+    moving = [k for k, r in enumerate(rows) if r["direction"] in SWAP]
+    before = [labels[as_read[k].argmax()] for k in moving]
+    after = [labels[swapped[k].argmax()] for k in moving]
+    gold = [rows[k]["direction"] for k in moving]
 
-    def directions(records):
-        probs, _ = analyzer.label_probabilities([r["text"] for r in records])
-        return [labels[i] for i in probs["direction"].argmax(-1).tolist()]
-
-    before, after = directions(moving), directions(copies)
-    right = lambda preds, recs: sum(p == r["direction"] for p, r in zip(preds, recs))
     flipped = sum(SWAP.get(b) == c for b, c in zip(before, after))
     stayed = sum(b == c for b, c in zip(before, after))
     print(f"{len(moving)} moving articles of {len(rows)} in {a.data}")
-    print(f"direction right: originals {right(before, moving)}/{len(moving)}, actor-swapped copies {right(after, copies)}/{len(copies)}")
+    print(f"direction right: originals {sum(p == g for p, g in zip(before, gold))}/{len(moving)}, "
+          f"actor-swapped copies {sum(p == SWAP[g] for p, g in zip(after, gold))}/{len(moving)}")
     print(f"prediction after the swap: flipped {flipped}, unchanged {stayed}, other {len(moving) - flipped - stayed}")
 
-    as_read = analyzer.label_probabilities([r["text"] for r in rows])[0]["direction"]
-    swapped = analyzer.label_probabilities([swap_actors(r["text"]) for r in rows])[0]["direction"]
     back = [labels.index(SWAP.get(l, l)) for l in labels]  # the copy's advance is the article's retreat
-    gold = [labels.index(r["direction"]) for r in rows]
-    f1 = lambda probs: classification_metrics(probs.argmax(-1).tolist(), gold, labels)["f1_macro"]
+    gold_ids = [labels.index(r["direction"]) for r in rows]
+    f1 = lambda probs: classification_metrics(probs.argmax(-1).tolist(), gold_ids, labels)["f1_macro"]
     print(f"direction macro-F1 on all {len(rows)}: as read {f1(as_read):.3f}, averaged with the swapped copy {f1(as_read + swapped[:, back]):.3f}")
-
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """The summarizer's mechanics on a tiny Gemma: prompts, summary-only loss on kept logits, batched generation, training."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -155,6 +156,7 @@ def test_train_save_load_and_evaluate(tiny_gemma, tiny_model, tmp_path):
         output_dir=str(tmp_path / "summ"), classifier_path=str(tiny_model), max_source_length=32,
         lora_r=4, lora_alpha=8, lora_target_modules=["q_proj", "v_proj"], num_train_epochs=1, max_new_tokens=12,
         label_descriptions={"direction": {"advance": "Ukrainian forces gain ground"}},
+        actor_swap={"advance": "retreat"},  # retreat has no description, but it is a direction of the data
     )
     out = train_summarizer(cfg, progress=False)
     saved = json.loads((out / "summarizer_config.json").read_text())
@@ -188,7 +190,7 @@ def test_train_without_dev_file_writes_its_card(tiny_gemma, tmp_path):
     out = train_summarizer(cfg, progress=False)
     info = json.loads((out / "training_info.json").read_text())
     assert info["dev_loss"] is None and info["device"] == "CPU" and info["bf16"] is False
-    n_sectors = len(open(cfg.train_file).readlines()) // 3
+    n_sectors = len(Path(cfg.train_file).read_text().splitlines()) // 3
     assert info["train_rows"] == 4 * n_sectors  # one row per sector and direction, and a copy of each advance
     card = (out / "README.md").read_text()
     assert "minutes on CPU (final training loss" in card and "dev loss" not in card

@@ -94,7 +94,9 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
     train_records = load_labelled(cfg.train_file, None, require_summary=True)
     if cfg.actor_swap:
-        check_actor_swap(cfg.actor_swap, cfg.label_descriptions.get("direction") or sorted({r["direction"] for r in train_records}))
+        # The summarizer has no label map: its directions are those of its data and of its prompt's words.
+        directions = sorted({r["direction"] for r in train_records} | set(cfg.label_descriptions.get("direction", {})))
+        check_actor_swap(cfg.actor_swap, directions)
         train_records += actor_swapped(train_records, cfg.actor_swap)
     dev_records = load_labelled(cfg.validation_file, None, require_summary=True) if cfg.validation_file else None
     if cfg.model_name_or_path:
