@@ -121,6 +121,7 @@ def tiny_gemma(tmp_path_factory):
     cfg = Gemma3TextConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
         num_key_value_heads=1, head_dim=16, sliding_window=64, max_position_embeddings=1024,
+        layer_types=["sliding_attention", "full_attention"],  # both kinds of KV-cache layer
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
     )
     path = tmp_path_factory.mktemp("tiny_gemma")

@@ -97,6 +97,35 @@ def test_checked_generation_rewrites_failures_from_the_same_encoded_prompts(tiny
     assert len(seen) == 4 and summaries == rewritten
 
 
+def test_drafts_from_the_roomy_prompt_cache_match_plain_generate_past_the_sliding_window(tiny_gemma, monkeypatch):
+    """Prompts longer than the 64-token window, encoded a few rows per call (as on a CPU) into a cache
+    with room for the summary: the drafts are those of transformers' own cache, and the retry that
+    starts from the same cache afterwards finds the prompts as they were."""
+    import frontwatch.models.summarizer as summarizer_module
+
+    torch.manual_seed(0)
+    lora = dict(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"])
+    long = Summarizer.from_base(PromptSettings(max_source_length=120), lora, tiny_gemma)
+    articles = [" ".join([ARTICLE] * 6), ARTICLE, " ".join(["Le front est stable à Kherson."] * 9)]
+    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    assert max(len(long.prompt_ids(a, l)) for a, l in zip(articles, labels)) > 100
+    drafts = long.generate(articles, labels, batch_size=3, max_new_tokens=12)
+    strict = {"num_beams": 3, "max_new_tokens": 12}
+    long.share_prefill = False  # transformers encodes the prompts for the beams itself
+    rewritten = long.generate(articles, labels, batch_size=3, **strict)
+    long.share_prefill = True
+    seen = []
+
+    def check(indices, summaries):  # every draft fails, every rewrite passes
+        seen.append(dict(zip(indices, summaries)))
+        return [["too_long"] if len(seen) == 1 else [] for _ in indices]
+
+    monkeypatch.setattr(summarizer_module, "CPU_PREFILL_TOKENS", 250)  # two calls, of two prompts and one
+    written, failed, retried = long.generate_checked(articles, labels, check, strict, batch_size=9, max_new_tokens=12)
+    assert seen[0] == dict(enumerate(drafts))
+    assert sorted(retried) == [0, 1, 2] and failed == [[], [], []] and written == rewritten
+
+
 class RefusePiece:
     """A guard that refuses one exact piece of text and allows all else."""
 
