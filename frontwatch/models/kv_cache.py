@@ -92,7 +92,8 @@ def fork(cache):
 
     Layers replace their tensors when cut down, reordered or grown by concatenation, and a
     `RoomyLayer` writes only after the tokens it holds, so the copy shares the tensors: no memory is
-    copied.
+    copied, and the original keeps its tokens. Two forks of one cache that both write share its room:
+    cut one down (`batch_select_indices` copies) before the other writes.
     """
     import copy
 
