@@ -10,6 +10,7 @@ from frontwatch.models.summarizer import PromptSettings, Summarizer
 from frontwatch.training.train_summarizer import summary_collator, summary_features, summary_loss
 
 ARTICLE = "Les forces ukrainiennes ont repris Koupiansk, selon l'état-major. Moscou dément."
+LABELS = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_loss_on_kept_logits_equals_full_loss_on_summary_tokens(tiny_summarizer)
 
 def test_batched_generation_matches_one_by_one(tiny_summarizer):
     articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
-    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    labels = LABELS
     together = tiny_summarizer.generate(articles, labels, batch_size=3, max_new_tokens=8)
     alone = [tiny_summarizer.generate([a], [l], batch_size=1, max_new_tokens=8)[0] for a, l in zip(articles, labels)]
     assert together == alone
@@ -62,7 +63,7 @@ def test_batched_generation_matches_one_by_one(tiny_summarizer):
 
 def test_beam_search_from_a_shared_prefill_matches_plain_generate(tiny_summarizer):
     articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
-    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    labels = LABELS
     runs = {}
     for share in (False, True):
         tiny_summarizer.share_prefill = share
@@ -73,7 +74,7 @@ def test_beam_search_from_a_shared_prefill_matches_plain_generate(tiny_summarize
 
 def test_checked_generation_rewrites_failures_from_the_same_encoded_prompts(tiny_summarizer):
     articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
-    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    labels = LABELS
     strict = {"num_beams": 3, "max_new_tokens": 8}
     drafts = tiny_summarizer.generate(articles, labels, batch_size=3, max_new_tokens=8)
     rewritten = tiny_summarizer.generate(articles, labels, batch_size=3, **strict)
@@ -107,7 +108,7 @@ def test_drafts_from_the_roomy_prompt_cache_match_plain_generate_past_the_slidin
     lora = dict(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"])
     long = Summarizer.from_base(PromptSettings(max_source_length=120), lora, tiny_gemma)
     articles = [" ".join([ARTICLE] * 6), ARTICLE, " ".join(["Le front est stable à Kherson."] * 9)]
-    labels = [{"sector": "kharkiv", "direction": "advance"}, {"sector": "kherson", "direction": "none"}, {"sector": "bakhmut", "direction": "retreat"}]
+    labels = LABELS
     assert max(len(long.prompt_ids(a, l)) for a, l in zip(articles, labels)) > 100
     drafts = long.generate(articles, labels, batch_size=3, max_new_tokens=12)
     strict = {"num_beams": 3, "max_new_tokens": 12}

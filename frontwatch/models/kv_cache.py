@@ -8,6 +8,9 @@ never touched, so a fork of the cache that writes a draft leaves the original, a
 starts from it, as they were, without a second copy.
 """
 
+import copy
+
+import torch
 from transformers.cache_utils import DynamicLayer
 
 
@@ -41,8 +44,6 @@ class RoomyLayer(DynamicLayer):
         self.keys, self.values = self.k[:, :, : self.length], self.v[:, :, : self.length]
 
     def update(self, key_states, value_states, *args, **kwargs):
-        import torch
-
         n = key_states.shape[-2]
         if self.length + n > self.k.shape[-2]:  # out of room: grow by copying, as transformers does
             self.k, self.v = torch.cat([self.keys, key_states], dim=-2), torch.cat([self.values, value_states], dim=-2)
@@ -67,17 +68,19 @@ class RoomyLayer(DynamicLayer):
             return self.window - 1 + query_length, self.seen - self.window + 1
         return self.seen + query_length, 0
 
-    def batch_select_indices(self, indices) -> None:
-        self.k, self.v = self.k[indices], self.v[indices]
+    def _rows(self, pick) -> None:
+        """Rows taken, repeated or reordered (a copy, with its room) by `pick`."""
+        self.k, self.v = pick(self.k), pick(self.v)
         self._views()
+
+    def batch_select_indices(self, indices) -> None:
+        self._rows(lambda t: t[indices])
 
     def batch_repeat_interleave(self, repeats: int) -> None:
-        self.k, self.v = self.k.repeat_interleave(repeats, dim=0), self.v.repeat_interleave(repeats, dim=0)
-        self._views()
+        self._rows(lambda t: t.repeat_interleave(repeats, dim=0))
 
     def reorder_cache(self, beam_idx) -> None:
-        self.k, self.v = self.k.index_select(0, beam_idx.to(self.k.device)), self.v.index_select(0, beam_idx.to(self.v.device))
-        self._views()
+        self._rows(lambda t: t.index_select(0, beam_idx.to(t.device)))
 
 
 def roomy(cache, rows: int, room: int):
@@ -95,8 +98,6 @@ def fork(cache):
     copied, and the original keeps its tokens. Two forks of one cache that both write share its room:
     cut one down (`batch_select_indices` copies) before the other writes.
     """
-    import copy
-
     out = copy.copy(cache)
     out.layers = [copy.copy(layer) for layer in cache.layers]
     return out
