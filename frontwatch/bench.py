@@ -130,6 +130,7 @@ def run_baseline(texts, model, summarizer_path, summaries: bool, show: bool) -> 
     out = {"labels": labels, "classify_s": classify_s}
     if summaries:
         summarizer = Summarizer.from_pretrained(summarizer_path)
+        summarizer.own_processors = False  # transformers' own logits processors, as a user's plain code would run
         summarizer.generate(texts[:1], [{h: labels[h][0] for h in labels}], batch_size=1)
         out["summaries"], out["summarize_s"] = _timed(lambda: baseline_summaries(summarizer, texts, labels, show))
     return out

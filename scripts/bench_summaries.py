@@ -3,7 +3,8 @@
 Usage: python scripts/bench_summaries.py [--model DIR] [--data data/test.jsonl] [--n 16] [--dtype auto|float32|bfloat16]
 
 Times `Summarizer.generate` alone (greedy, the model's generation config) on the first N articles,
-with their gold labels in the prompt; prints both figures and their ratio.
+with their gold labels in the prompt, set up for the CPU as the Analyzer sets it up (`Summarizer.to`);
+prints both figures and their ratio.
 """
 
 import argparse
@@ -27,7 +28,7 @@ def main() -> None:
     from frontwatch.training.train_summarizer import resolve_summarizer_path
 
     _, dtype = pick_dtypes(torch.device("cpu"), args.dtype)
-    summarizer = Summarizer.from_pretrained(resolve_summarizer_path(args.model), dtype=dtype)
+    summarizer = Summarizer.from_pretrained(resolve_summarizer_path(args.model), dtype=dtype).to(torch.device("cpu"))
     rows = [json.loads(l) for l in open(args.data, encoding="utf-8")][: args.n]
     articles, labels = [r["text"] for r in rows], [{"sector": r["sector"], "direction": r["direction"]} for r in rows]
     summarizer.generate(articles[:1], labels[:1], batch_size=1)  # warm-up

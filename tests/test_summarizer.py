@@ -235,3 +235,55 @@ def test_summarizer_actor_swap_with_unknown_labels_is_an_error(tmp_path):
     cfg = SummarizerConfig(train_file=str(write_labelled(tmp_path / "t.jsonl", 1, seed=1)), actor_swap={"advance": "retraet"})
     with pytest.raises(ValueError, match="actor_swap: retraet are not direction labels"):
         train_summarizer(cfg, progress=False)
+
+
+@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no bfloat16 kernels in oneDNN")
+def test_cpu_matmuls_rearranged_for_onednn_give_the_same_summaries_and_come_back_as_they_were(tiny_gemma):
+    from transformers import AutoTokenizer, Gemma3ForCausalLM
+
+    from frontwatch.models import cpu_matmul
+
+    model = Gemma3ForCausalLM.from_pretrained(tiny_gemma, dtype=torch.bfloat16).eval()
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    summarizer = Summarizer(model, AutoTokenizer.from_pretrained(tiny_gemma), PromptSettings(max_source_length=40))
+    articles = [ARTICLE, "Le front est stable à Kherson.", " ".join([ARTICLE] * 3)]
+    greedy = summarizer.generate(articles, LABELS, batch_size=3, max_new_tokens=12)
+    beams = summarizer.generate(articles, LABELS, batch_size=3, max_new_tokens=12, num_beams=3)
+
+    summarizer.to(torch.device("cpu"))
+    assert isinstance(model.model.layers[0].mlp.up_proj, cpu_matmul.PackedLinear)
+    assert isinstance(model.lm_head, cpu_matmul.TallOutput)
+    assert summarizer.generate(articles, LABELS, batch_size=3, max_new_tokens=12) == greedy
+    assert summarizer.generate(articles, LABELS, batch_size=3, max_new_tokens=12, num_beams=3) == beams
+
+    cpu_matmul.unpack(model)  # as before a move to another device
+    assert not any(isinstance(m, (cpu_matmul.PackedLinear, cpu_matmul.TallOutput)) for m in model.modules())
+    assert model.lm_head.weight is model.model.embed_tokens.weight  # still tied
+    restored = model.state_dict()
+    assert restored.keys() == weights.keys() and all(torch.equal(restored[k], w) for k, w in weights.items())
+    model.float()  # a float32 model is left as it is
+    summarizer.to(torch.device("cpu"))
+    assert not any(isinstance(m, cpu_matmul.PackedLinear) for m in model.modules())
+
+
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_in_place_penalty_and_ngram_ban_score_exactly_as_transformers(size):
+    from transformers.generation.logits_process import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+
+    from frontwatch.models.summarizer import NoRepeatNGram, RepetitionPenalty
+
+    torch.manual_seed(size)
+    for length in (1, size - 1, size, 9, 40):
+        ids = torch.randint(0, 6, (5, length))  # few distinct ids: many repeated n-grams
+        ids[0, : length // 2] = 0  # left padding
+        ids[1, 0] = 12  # ids past the output vocabulary (of 10), in a row without its last token and in one with it
+        ids[3, 0], ids[3, -1] = 9, 11
+        scores = torch.randn(5, 10) * 3
+        scores[2, 3] = float("-inf")
+        padding = torch.tensor([length // 2, 0, 0, 0, min(2, length)])  # as generate sets it: left padding is not penalised
+        for ours, theirs in ((RepetitionPenalty(1.3, padding), RepetitionPenaltyLogitsProcessor(1.3, prompt_ignore_length=padding)),
+                             (NoRepeatNGram(size), NoRepeatNGramLogitsProcessor(size))):
+            if isinstance(ours, NoRepeatNGram):
+                ids = ids.clamp(max=9)  # transformers' n-gram ban indexes the scores by every id
+            expected = theirs(ids, scores.clone())
+            assert torch.equal(ours(ids, scores.clone()), expected), (type(ours).__name__, length)

@@ -204,7 +204,7 @@ class Analyzer:
             from frontwatch.models.summarizer import Summarizer, shipped_summarizer_path
 
             summarizer = Summarizer.from_pretrained(summarizer_path or shipped_summarizer_path(), dtype=decoder_dtype)
-            summarizer.model.to(device)
+            summarizer.to(device)
         return cls(classifier, device, batch_size, summarizer, generation, encoder_dtype)
 
     @property
@@ -221,7 +221,7 @@ class Analyzer:
             self.device = pick_device(device)
             self.classifier.to(self.device)  # keeps each part's dtype
             if self.summarizer is not None:
-                self.summarizer.model.to(self.device)
+                self.summarizer.to(self.device)
         if isinstance(texts, str):
             return next(self.iter_predict([texts], batch_size))
         return list(self.iter_predict(texts, batch_size))

@@ -31,6 +31,7 @@ class RoomyLayer(DynamicLayer):
         self.k = like.keys.new_empty((rows, heads, length + room, like.keys.shape[-1]))
         self.v = like.values.new_empty((rows, heads, length + room, like.values.shape[-1]))
         self.length = length  # tokens held
+        self.prompt = length  # tokens held from the prompt: every beam of an article has the same ones
         self.seen = like.get_seq_length()  # positions seen; more than `length` where a sliding window dropped some
         self.is_initialized = True
         self._views()
@@ -80,7 +81,13 @@ class RoomyLayer(DynamicLayer):
         self._rows(lambda t: t.repeat_interleave(repeats, dim=0))
 
     def reorder_cache(self, beam_idx) -> None:
-        self._rows(lambda t: t.index_select(0, beam_idx.to(t.device)))
+        """Beams reordered in place: only the rows that change, only the tokens written after the prompt."""
+        beam_idx = beam_idx.to(self.device)
+        moved = (beam_idx != torch.arange(len(beam_idx), device=self.device)).nonzero().flatten()
+        if len(moved):
+            written = slice(self.prompt, self.length)
+            for t in (self.k, self.v):
+                t[moved, :, written] = t[beam_idx[moved], :, written]
 
 
 def roomy(cache, rows: int, room: int):

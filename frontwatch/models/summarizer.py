@@ -71,6 +71,7 @@ class Summarizer:
         self.prefix_ids: list[int] = []  # worked examples put before every prompt (the few-shot baseline)
         self._pieces: list[str] | None = None  # see pieces()
         self.share_prefill = True  # beam search: encode each prompt once, not once per beam (see _prefill)
+        self.own_processors = True  # repetition penalty and no repeated n-gram by RepetitionPenalty, NoRepeatNGram
         # generate() keeps the last position of a left-padded batch, a strided [batch, 1, hidden] view;
         # torch multiplies such a view by broadcasting the 262k-row output matrix over the batch, a
         # copy of batch x 335 MB per call. A contiguous input keeps it one plain matrix product.
@@ -140,6 +141,17 @@ class Summarizer:
         (path / SETTINGS_FILE).write_text(json.dumps(saved, indent=2, ensure_ascii=False) + "\n")
         if base_model_path is None:  # derived from Gemma: its terms go with it
             (path / TERMS_FILE).write_bytes(terms_of_use().read_bytes())
+
+    def to(self, device) -> "Summarizer":
+        """Moves the model to `device`; for inference on a CPU in bfloat16, its matrix products are
+        rearranged for oneDNN (`frontwatch.models.cpu_matmul`: faster, bitwise the same summaries)."""
+        from frontwatch.models import cpu_matmul
+
+        cpu_matmul.unpack(self.model)
+        self.model.to(device)
+        if not hasattr(self.model, "peft_config") and cpu_matmul.can_pack(self.model):  # not while training adapters
+            cpu_matmul.pack(self.model)
+        return self
 
     # ---- prompts -----------------------------------------------------------------------------
 
@@ -246,6 +258,13 @@ class Summarizer:
 
         beams = config.get("num_beams") or 1
         processors = LogitsProcessorList()
+        if self.own_processors:  # the same scores as transformers' processors, in place (see RepetitionPenalty)
+            config = dict(config)
+            penalty = config.pop("repetition_penalty", None)
+            if penalty is not None and penalty != 1.0:
+                processors.append(RepetitionPenalty(penalty, (mask == 0).sum(1).repeat_interleave(beams)))
+            if (config.get("no_repeat_ngram_size") or 0) >= 2:
+                processors.append(NoRepeatNGram(config.pop("no_repeat_ngram_size")))
         if guards:
             processors.append(GuardedTokens(guards, self.pieces(), ids.shape[1], beams))
         if cache is not None and beams > 1:
@@ -293,6 +312,54 @@ class Summarizer:
                 for i, p in enumerate(tok.convert_ids_to_tokens(list(range(len(tok)))))
             ]
         return self._pieces
+
+
+class RepetitionPenalty:
+    """transformers' `RepetitionPenaltyLogitsProcessor` as `generate` sets it up, with the same scores, in place.
+
+    Every token of a row but its left padding (`padding[row]` positions) is penalised. transformers pads the
+    scores of the whole vocabulary by one column, scatters into a copy and slices the copy (a 262k-wide row
+    copied twice per token, then read as a strided view): 4.9 ms of a 16-row decoding step on this
+    project's CPU, against about 1 ms here.
+    """
+
+    def __init__(self, penalty: float, padding):
+        self.penalty, self.padding = penalty, padding
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        # A position not counted (padding, or an id past the output vocabulary) writes to the last token what
+        # that token gets anyway: penalised if the row counts it, as it was if not.
+        last = scores.shape[-1] - 1
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        counted = (input_ids <= last) & (positions >= self.padding.to(input_ids.device)[:, None])
+        ids = input_ids.masked_fill(~counted, last)
+        seen = scores.gather(1, ids)
+        penalised = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
+        counts_last = (counted & (input_ids == last)).any(1, keepdim=True)
+        return scores.scatter_(1, ids, torch.where(counted | counts_last, penalised, seen))
+
+
+class NoRepeatNGram:
+    """transformers' `NoRepeatNGramLogitsProcessor` (no n-gram of the whole sequence twice), the same tokens
+    banned, found by comparing every window with the last n-1 tokens at once rather than by a dictionary
+    of every n-gram built again in Python at every step (2.3 ms of a 16-row step)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, input_ids, scores):
+        n, length = self.size, input_ids.shape[1]  # n >= 2
+        if length < n:  # no whole n-gram yet
+            return scores
+        windows = input_ids[:, : length - 1].unfold(1, n - 1, 1)  # [rows, starts, n-1]: each followed by a token
+        again = (windows == input_ids[:, length - n + 1 :].unsqueeze(1)).all(-1)  # where the last n-1 tokens were
+        rows, starts = again.nonzero(as_tuple=True)
+        banned = input_ids[rows, starts + n - 1]
+        keep = banned < scores.shape[-1]
+        scores[rows[keep], banned[keep]] = float("-inf")
+        return scores
 
 
 class GuardedTokens:

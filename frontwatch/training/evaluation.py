@@ -89,7 +89,7 @@ def evaluate_summarizer(
     if baseline:
         settings = PromptSettings(**_shipped_prompt_settings())
         analyzer.summarizer = Summarizer.few_shot(few_shot_examples(train_file), settings)
-        analyzer.summarizer.model.to(analyzer.device)
+        analyzer.summarizer.to(analyzer.device)
     records = load_labelled(data_file, None, require_summary=True)
     began = time.time()
     texts = (r["text"] for r in records)
