@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from frontwatch.models.cpu_matmul import cpu_has_bf16_kernels
 from frontwatch.models.summarizer import PromptSettings, Summarizer
 from frontwatch.training.train_summarizer import summary_collator, summary_features, summary_loss
 
@@ -237,7 +238,7 @@ def test_summarizer_actor_swap_with_unknown_labels_is_an_error(tmp_path):
         train_summarizer(cfg, progress=False)
 
 
-@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no bfloat16 kernels in oneDNN")
+@pytest.mark.skipif(not cpu_has_bf16_kernels(), reason="this CPU has no bfloat16 kernels in oneDNN")
 def test_cpu_matmuls_rearranged_for_onednn_give_the_same_summaries_and_come_back_as_they_were(tiny_gemma):
     from transformers import AutoTokenizer, Gemma3ForCausalLM
 

@@ -104,7 +104,9 @@ def pick_dtypes(device, dtype: str = "auto"):
         return (getattr(torch, dtype),) * 2
     if device.type == "cuda":
         return torch.float16, torch.bfloat16
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    from frontwatch.models.cpu_matmul import cpu_has_bf16_kernels
+
+    if device.type == "cpu" and cpu_has_bf16_kernels():
         return torch.bfloat16, torch.bfloat16
     return torch.float32, torch.float32
 

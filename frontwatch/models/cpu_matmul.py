@@ -20,12 +20,14 @@ import torch
 ROWS_HINT = 16  # the rows oneDNN arranges the weights for; any number of rows works
 
 
+def cpu_has_bf16_kernels() -> bool:
+    """Whether this CPU's oneDNN has bfloat16 kernels (AVX-512 BF16 or AMX)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
 def can_pack(model) -> bool:
     """Whether `model` runs in bfloat16 on a CPU whose oneDNN has bfloat16 kernels."""
-    return (
-        model.device.type == "cpu" and model.dtype == torch.bfloat16
-        and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    )
+    return model.device.type == "cpu" and model.dtype == torch.bfloat16 and cpu_has_bf16_kernels()
 
 
 class PackedLinear(torch.nn.Module):
@@ -61,9 +63,10 @@ class TallOutput(torch.nn.Module):
 
 def pack(model) -> None:
     """Reorders the weights of every bias-free Linear layer of the decoder's body, and computes the output layer as `W @ h.T`."""
-    for name, module in list(model.named_modules()):
+    output = model.get_output_embeddings()
+    for module in list(model.modules()):
         for child_name, child in list(module.named_children()):
-            if child is model.get_output_embeddings() and isinstance(child, torch.nn.Linear):
+            if child is output and isinstance(child, torch.nn.Linear):
                 setattr(module, child_name, TallOutput(child))
             elif type(child) is torch.nn.Linear and child.bias is None:
                 setattr(module, child_name, PackedLinear(child))
