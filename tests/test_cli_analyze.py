@@ -57,3 +57,15 @@ def test_broken_model_fails_before_reading_articles(tiny_model, tmp_path, capsys
     err = capsys.readouterr().err
     assert "heads.safetensors is missing" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_csv_without_text_column_fails_at_once(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("\ufeffid,content\n1,Les forces ont repris Krynky.\n")
+    out = tmp_path / "o.jsonl"
+    # The model folder does not exist: the header is read and refused before any model loads.
+    assert main(["analyze", str(src), "-o", str(out), "--model", str(tmp_path / "none"), "--no-summary"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"frontwatch: error: {src}: the CSV header has no 'text' column (its columns: 'id', 'content'); "
+                   "name the column that holds the articles 'text'"]
+    assert not out.exists()

@@ -47,10 +47,17 @@ def file_format(path: str | Path) -> str:
 
 
 def check_input_file(path: str | Path) -> str:
-    """Returns the file's format, or raises a clear error for a missing file or an unknown type."""
+    """Returns the file's format, or raises a clear error for a missing file, an unknown type, or a CSV
+    whose header has no `text` column (every row would fail)."""
     fmt = file_format(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    if fmt == "csv":
+        columns = _csv_header(Path(path))
+        if "text" not in columns:
+            found = ", ".join(repr(c) for c in columns) or "none"
+            raise ValueError(f"{path}: the CSV header has no 'text' column (its columns: {found}); "
+                             "name the column that holds the articles 'text'")
     return fmt
 
 
@@ -88,6 +95,12 @@ def _decode(raw: bytes) -> tuple[str, list[str]]:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace"), ["invalid_utf8"]
+
+
+def _csv_header(path: Path) -> list[str]:
+    # utf-8-sig drops a byte-order mark, as _read_csv does.
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        return next(csv.reader(f), [])
 
 
 def _read_csv(path: Path) -> Iterator[InputRow]:
