@@ -42,6 +42,9 @@ def test_bad_inputs_get_an_error_not_an_exception(analyzer):
     ]
     assert all(r.sector is None for r in res[:5])
     assert res[5].error is None and "html_stripped" in res[5].flags
+    for wrong in (None, 42, b"octets", {"text": "Kherson"}):  # not a text nor a list of texts: said so
+        with pytest.raises(TypeError, match="takes a text or a list of texts, not "):
+            analyzer(wrong)
 
 
 def test_long_text_is_windowed_and_cut_flagged(analyzer):

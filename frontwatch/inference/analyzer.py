@@ -226,6 +226,8 @@ class Analyzer:
                 self.summarizer.to(self.device)
         if isinstance(texts, str):
             return next(self.iter_predict([texts], batch_size))
+        if not isinstance(texts, Iterable) or isinstance(texts, (bytes, dict)):
+            raise TypeError(f"an Analyzer takes a text or a list of texts, not {type(texts).__name__}")
         return list(self.iter_predict(texts, batch_size))
 
     def chunk_size(self, batch_size: int) -> int:
