@@ -99,6 +99,19 @@ def test_checked_generation_rewrites_failures_from_the_same_encoded_prompts(tiny
     assert len(seen) == 4 and summaries == rewritten
 
 
+def test_beam_drafts_are_written_at_most_batch_size_rows_per_call(tiny_summarizer, monkeypatch):
+    articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
+    beams = tiny_summarizer.generate(articles, LABELS, batch_size=3, num_beams=3, max_new_tokens=8)
+    rows = []
+    decode = tiny_summarizer._decode
+    monkeypatch.setattr(tiny_summarizer, "_decode", lambda ids, *a: rows.append(len(ids) * 3) or decode(ids, *a))
+    written, failed, retried = tiny_summarizer.generate_checked(
+        articles, LABELS, lambda indices, summaries: [[] for _ in indices], {}, batch_size=3, num_beams=3, max_new_tokens=8,
+    )
+    assert rows == [3, 3, 3]  # one article of 3 beams per call: the cache of 9 rows is never held at once
+    assert written == beams and failed == [[], [], []] and retried == []
+
+
 def test_drafts_from_the_roomy_prompt_cache_match_plain_generate_past_the_sliding_window(tiny_gemma, monkeypatch):
     """Prompts longer than the 64-token window, encoded a few rows per call (as on a CPU) into a cache
     with room for the summary: the drafts are those of transformers' own cache, and the retry that

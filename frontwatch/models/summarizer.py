@@ -208,11 +208,8 @@ class Summarizer:
         """
         import torch
 
-        from frontwatch.models.kv_cache import fork
-
         config = self.generation_config.to_dict() | overrides
         strict = config | retry
-        beams = strict.get("num_beams") or 1
         out: list[str | None] = [None] * len(articles)
         failed: list[list[str] | None] = [None] * len(articles)
         retried = []
@@ -220,18 +217,14 @@ class Summarizer:
             # The draft is written after the prompts in the cache, which the retry starts from again.
             kept = self._prefill(ids, mask, max(config.get("max_new_tokens") or 0, strict.get("max_new_tokens") or 0))
             rows_guards = [guards[i] for i in batch] if guards else None
-            texts = self._decode(ids, mask, config, rows_guards, fork(kept))
+            texts = [None] * len(batch)
+            for part, written in self._decode_rows(list(range(len(batch))), ids, mask, config, rows_guards, kept, batch_size):
+                for row, text in zip(part, written):
+                    texts[row] = text
             fails = check(batch, texts)
             redo = [row for row, f in enumerate(fails) if f]
             kept.batch_select_indices(torch.tensor(redo, dtype=torch.long, device=ids.device))  # frees the rest
-            # Beams multiply the rows: at most batch_size rows per call (memory), in calls of even size.
-            calls = -(-len(redo) // max(1, batch_size // beams))
-            for c in range(calls):
-                picked = list(range(c, len(redo), calls))  # positions in `redo`, and so in `kept`
-                part = [redo[p] for p in picked]
-                sub = fork(kept)
-                sub.batch_select_indices(torch.tensor(picked, dtype=torch.long, device=ids.device))
-                again = self._decode(ids[part], mask[part], strict, [rows_guards[r] for r in part] if guards else None, sub)
+            for part, again in self._decode_rows(redo, ids, mask, strict, rows_guards, kept, batch_size):
                 fails_again = check([batch[r] for r in part], again)
                 for row, text, f in zip(part, again, fails_again):
                     if len(f) <= len(fails[row]):
@@ -240,6 +233,25 @@ class Summarizer:
             for row, i in enumerate(batch):
                 out[i], failed[i] = texts[row], fails[row]
         return out, failed, retried
+
+    def _decode_rows(self, rows: list[int], ids, mask, config: dict, guards: list | None, kept, batch_size: int):
+        """Yields (rows, their summaries) for those rows of a batch, whose prompts `kept` caches in `rows`' order.
+
+        Beams multiply the rows: at most `batch_size` rows per call (memory), in calls of even size.
+        """
+        import torch
+
+        from frontwatch.models.kv_cache import fork
+
+        beams = config.get("num_beams") or 1
+        calls = -(-len(rows) // max(1, batch_size // beams))
+        for c in range(calls):
+            picked = list(range(c, len(rows), calls))  # positions in `rows`, and so in `kept`
+            part = [rows[p] for p in picked]
+            sub = fork(kept)
+            if calls > 1:
+                sub.batch_select_indices(torch.tensor(picked, dtype=torch.long, device=ids.device))
+            yield part, self._decode(ids[part], mask[part], config, [guards[r] for r in part] if guards else None, sub)
 
     def _batches(self, articles: list[str], labels: list[dict], batch_size: int):
         """(article indices, input ids, attention mask) of left-padded batches, longest prompts first."""
