@@ -28,7 +28,7 @@ def test_jsonl_rows_in_order_with_errors(tiny_model, tmp_path, capsys):
     assert all(set(r) == FIELDS for r in rows)
     assert [r["error"] is None for r in rows] == [True, True, False, False, False, True]
     assert rows[2]["error"].startswith("malformed JSON")
-    assert rows[4]["error"] == "'text' is missing"
+    assert rows[4]["error"] == "'text' is missing (the row's fields: 'id')"
     assert rows[0]["sector"] in {"kharkiv", "bakhmut", "kherson"}
     assert "6 rows, 3 analysed, 3 failed" in capsys.readouterr().err
 

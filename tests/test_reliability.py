@@ -38,7 +38,7 @@ def test_every_bad_row_gets_its_outcome_and_the_run_goes_on(tiny_model, tmp_path
     lines = [
         j({"id": "empty", "text": ""}),
         j({"id": "blank", "text": " \n\t "}),
-        j({"id": "missing"}),
+        j({"id": "missing", "content": WAR}),
         j({"id": "number", "text": 12}),
         j({"id": "list", "text": ["a"]}),
         j({"id": "null", "text": None}),
@@ -60,7 +60,8 @@ def test_every_bad_row_gets_its_outcome_and_the_run_goes_on(tiny_model, tmp_path
                      "english", "russian", "ukrainian", "recipe", "ok"]
     err = {r["id"]: r["error"] for r in rows}
     assert err["empty"] == err["blank"] == "'text' is empty"
-    assert err["missing"] == err["null"] == "'text' is missing"
+    assert err["null"] == "'text' is missing"
+    assert err["missing"] == "'text' is missing (the row's fields: 'id', 'content')"  # the key it used instead
     assert err["number"] == "'text' is a int, not a string" and err["list"] == "'text' is a list, not a string"
     assert rows[6]["error"].startswith("malformed JSON")
     flags = {r["id"]: r["flags"] for r in rows if r["id"] != "dup"}

@@ -97,7 +97,8 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int | None = Non
     output_path.parent.mkdir(parents=True, exist_ok=True)
 
     # Rows that reach the model, and where the chunk holding the first missing one starts.
-    parsed = [k for k, r in enumerate(rows) if r.error is None]
+    errors = [_row_error(r) for r in rows]
+    parsed = [k for k, e in enumerate(errors) if e is None]
     n_parsed_done = sum(1 for k in parsed if k < done)
     chunk = analyzer.chunk_size(batch_size)
     restart = n_parsed_done // chunk * chunk
@@ -109,8 +110,8 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int | None = Non
     with open(output_path, "a" if done else "w", encoding="utf-8") as f, tqdm(
         total=len(rows), initial=done, unit="article", file=sys.stderr, disable=not progress
     ) as bar:
-        for row in rows[done:]:
-            res = Analysis(error=row.error) if row.error else next(results)
+        for row, error in zip(rows[done:], errors[done:]):
+            res = Analysis(error=error) if error else next(results)
             flags = row.flags + res.flags
             if seen[row.id] != row.number:
                 flags.append(f"duplicate_id:first_row={seen[row.id]}")
@@ -130,6 +131,15 @@ def analyze_file(analyzer, input_path, output_path, batch_size: int | None = Non
             bar.update()
         os.fsync(f.fileno())
     return RunSummary(rows=len(rows), failed=failed, resumed_from=done)
+
+
+def _row_error(row) -> str | None:
+    """Why a row cannot reach the model, when that is known before reading its text: it could not be
+    parsed, or it has no `text` field at all (its fields are named, since a file that calls its articles
+    something else fails on every row)."""
+    if row.error is None and "text" not in row.record:
+        return f"'text' is missing (the row's fields: {', '.join(repr(k) for k in row.record) or 'none'})"
+    return row.error
 
 
 def _count_failed_in_output(path: Path, n: int) -> int:
