@@ -167,6 +167,10 @@ def test_guarded_tokens_refuse_only_what_that_rows_guard_refuses():
     assert int(out[0].argmax()) == 2 and int(out[1].argmax()) == 1
     every = GuardedTokens([type("No", (), {"allows": lambda self, w, p: False})()], pieces, width=1)
     assert torch.equal(every(torch.tensor([[9, 0]]), scores[:1].clone()), scores[:1])
+    # Tied best scores: greedy writes the first of them, so that is the token the guard must be asked about.
+    tied = GuardedTokens([RefusePiece("a")], pieces * 2, width=1)
+    out = tied(torch.tensor([[9, 0]]), torch.zeros(1, 8))
+    assert out[0, 0] == float("-inf") and int(out[0].argmax()) == 1 and (out[0, 1:] == 0).all()
 
 
 def test_guards_change_only_their_own_summary(tiny_summarizer):
