@@ -392,7 +392,7 @@ class GuardedTokens:
 
     def __init__(self, guards: list, pieces: list[str], width: int, num_beams: int = 1):
         self.guards, self.pieces, self.width, self.num_beams = guards, pieces, width, num_beams
-        self.need = 2 * num_beams if num_beams > 1 else 1
+        self.need = 2 * num_beams  # with beams; a greedy row needs its one best token allowed (`_greedy`)
 
     def __call__(self, input_ids, scores):
         if self.num_beams == 1:
@@ -400,10 +400,8 @@ class GuardedTokens:
         first = min(self.need + 2, scores.shape[1])  # enough for most rows
         top = scores.topk(first, dim=-1)
         values, candidates = top.values.tolist(), top.indices.tolist()
-        tails = input_ids[:, max(self.width, input_ids.shape[1] - self.TAIL_TOKENS) :].tolist()
-        for row in range(input_ids.shape[0]):
+        for row, written in enumerate(self._written(input_ids)):
             guard = self.guards[row // self.num_beams]
-            written = "".join(self.pieces[t] for t in tails[row])
             refused, allowed = self._ask(guard, written, values[row], candidates[row])
             if allowed < self.need:
                 more = scores[row].topk(min(self.MAX_ASKED, scores.shape[1]))
@@ -414,10 +412,8 @@ class GuardedTokens:
 
     def _greedy(self, input_ids, scores):
         best = scores.max(-1).indices.tolist()  # the first of equal best scores, as argmax (and faster here)
-        tails = input_ids[:, max(self.width, input_ids.shape[1] - self.TAIL_TOKENS) :].tolist()
-        for row, t in enumerate(best):
+        for row, (t, written) in enumerate(zip(best, self._written(input_ids))):
             guard, line, refused = self.guards[row], scores[row], []
-            written = "".join(self.pieces[i] for i in tails[row])
             while not guard.allows(written, self.pieces[t]):
                 refused.append((t, line[t].item()))
                 line[t] = float("-inf")
@@ -427,6 +423,11 @@ class GuardedTokens:
                         line[t] = value
                     break
         return scores
+
+    def _written(self, input_ids) -> list[str]:
+        """Per row, the end of the summary written so far (enough to hold the word being written)."""
+        tails = input_ids[:, max(self.width, input_ids.shape[1] - self.TAIL_TOKENS) :].tolist()
+        return ["".join(self.pieces[t] for t in tail) for tail in tails]
 
     def _ask(self, guard, written: str, values: list[float], candidates: list[int]) -> tuple[list[int], int]:
         """(the candidates refused before `need` allowed ones, how many were allowed), best first."""
