@@ -15,7 +15,8 @@ from frontwatch.training.data import check_file, near_duplicates
 ROOT = Path(__file__).parents[1]
 DATA = ROOT / "data"
 SPLITS = ("train", "dev", "test")
-ROUND2 = "train_round2"  # extra training articles, kept apart (see data/README.md)
+ROUND2, ROUND3 = "train_round2", "train_round3"  # extra training articles, kept apart (see data/README.md)
+EXTRA = (ROUND2, ROUND3)
 MIN_SIZE = {"train": 560, "dev": 120, "test": 120}
 DEBRIS = re.compile(
     r"Lire aussi|Crédit|©|cookie|Commentaires|Accueil|Partager|Publié le|Mis à jour|newsletter|Abonnez|"
@@ -27,7 +28,7 @@ DEBRIS = re.compile(
 
 @pytest.fixture(scope="module")
 def corpus():
-    return {s: [json.loads(l) for l in open(DATA / f"{s}.jsonl", encoding="utf-8")] for s in (*SPLITS, ROUND2)}
+    return {s: [json.loads(l) for l in open(DATA / f"{s}.jsonl", encoding="utf-8")] for s in (*SPLITS, *EXTRA)}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_no_label_over_3x_the_rarest(corpus):
 
 
 def test_rows_are_complete_and_in_range(corpus):
-    for s in (*SPLITS, ROUND2):
+    for s in (*SPLITS, *EXTRA):
         for r in corpus[s]:
             assert 120 <= len(r["text"].split()) <= 700, r["id"]
             assert r["text"].count("\n\n") >= 2, r["id"]  # paragraphs separated by blank lines
@@ -83,7 +84,7 @@ def test_variety_as_the_card_promises(corpus):
 
 
 def test_no_leakage_and_no_near_duplicates(corpus):
-    rows = [r for s in (*SPLITS, ROUND2) for r in corpus[s]]
+    rows = [r for s in (*SPLITS, *EXTRA) for r in corpus[s]]
     ids = Counter(r["id"] for r in rows)
     assert [i for i, c in ids.items() if c > 1] == []
     texts = Counter(r["text"] for r in rows)
@@ -91,22 +92,29 @@ def test_no_leakage_and_no_near_duplicates(corpus):
     assert near_duplicates([r["text"] for r in rows]) == []
 
 
-def test_round2_is_balanced_and_shares_little_with_dev_and_test(corpus):
+def test_extra_rounds_are_balanced_as_the_card_says(corpus):
     cells = Counter((r["sector"], r["direction"]) for r in corpus[ROUND2])
     assert all(13 <= cells[sector, d] <= 14 for sector in {s for s, _ in cells} for d in ("advance", "retreat")), cells
     assert all(7 <= cells[sector, "none"] <= 8 for sector in {s for s, _ in cells}), cells
+    cells = Counter((r["sector"], r["direction"]) for r in corpus[ROUND3])
+    assert {s for s, _ in cells} == {"kyiv_north", "kharkiv", "luhansk", "bakhmut", "donetsk", "zaporizhzhia", "kherson", "kursk"}
+    assert all(cells[s, "advance"] == 3 and cells[s, "retreat"] == 2 and cells[s, "none"] == 1 for s, _ in cells), cells
+    assert sum(r["genre"] == "russian_official" for r in corpus[ROUND3]) >= 24
 
+
+@pytest.mark.parametrize("extra", EXTRA)
+def test_extra_rounds_share_little_with_dev_and_test(corpus, extra):
     def grams(text, n=8):
         words = re.findall(r"\w+", text.lower())
         return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
     held = [grams(r["text"]) for s in ("dev", "test") for r in corpus[s]]
-    for r in corpus[ROUND2]:
+    for r in corpus[extra]:
         mine = grams(r["text"])
         assert max(len(mine & h) for h in held) < 0.05 * len(mine), r["id"]
 
 
-@pytest.mark.parametrize("split", (*SPLITS, ROUND2))
+@pytest.mark.parametrize("split", (*SPLITS, *EXTRA))
 def test_validation_passes(split, labels):
     assert [str(p) for p in check_file(DATA / f"{split}.jsonl", labels)] == []
 
