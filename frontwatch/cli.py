@@ -62,7 +62,8 @@ def cmd_train(args) -> int:
     cls = config_class(args.config)
     cfg = load_config(
         cls, args.config, output_dir=args.output_dir, model_name_or_path=args.model_name_or_path,
-        train_file=args.train_file, validation_file=args.validation_file,
+        train_file=args.train_file[0] if args.train_file and len(args.train_file) == 1 else args.train_file,
+        validation_file=args.validation_file,
     )
     if cls is SummarizerConfig:
         from frontwatch.training.train_summarizer import train_summarizer
@@ -235,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="configs/classifier.yaml or configs/summarizer.yaml (its 'task' key says which)")
     t.add_argument("--output-dir", default=None)
     t.add_argument("--model-name-or-path", default=None, help="start from this model ('shipped' for the shipped one)")
-    t.add_argument("--train-file", default=None)
+    t.add_argument("--train-file", nargs="+", default=None, metavar="FILE",
+                   help="labelled JSONL/CSV file(s) to train on, instead of the config's; several are read one after the other")
     t.add_argument("--validation-file", default=None)
     t.add_argument("--new-label", action="append", default=[], metavar="HEAD=LABEL", help="add a label, e.g. sector=siversk (repeatable)")
     t.set_defaults(func=cmd_train)

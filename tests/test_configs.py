@@ -38,6 +38,9 @@ def test_unknown_key_is_an_error():
 def test_wrong_type_is_an_error():
     with pytest.raises(ValueError, match="'num_train_epochs' should be float"):
         config_from_dict(ClassifierConfig, {"num_train_epochs": "three"})
+    with pytest.raises(ValueError, match="'train_file' should be str or list, got 5"):
+        config_from_dict(ClassifierConfig, {"train_file": 5})
+    assert config_from_dict(ClassifierConfig, {"train_file": ["a.jsonl", "b.jsonl"]}).train_file == ["a.jsonl", "b.jsonl"]
     with pytest.raises(ValueError, match="long_text_strategy"):
         config_from_dict(ClassifierConfig, {"long_text_strategy": "middle"})
 

@@ -117,3 +117,25 @@ def test_every_trainable_part_is_trained(tiny_config, probe_epochs):
     lora_b = [v for k, v in adapter.items() if "lora_B" in k]
     assert lora_b and any(v.abs().max() > 0 for v in lora_b)  # B starts at zero: nonzero means trained
     assert not torch.allclose(trained["feature_std"], torch.ones_like(trained["feature_std"]))
+
+
+def test_train_file_may_name_several_files(tiny_config, tmp_path):
+    from frontwatch.cli import main
+    from frontwatch.training.config import config_to_yaml
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(config_to_yaml(tiny_config))
+    first = write_labelled(tmp_path / "first.jsonl", 4, seed=1)
+    second = write_labelled(tmp_path / "second.jsonl", 4, seed=7, prefix="b")
+    out = tmp_path / "two"
+    assert main(["train", str(config), "--train-file", str(first), str(second), "--output-dir", str(out)]) == 0
+    info = json.loads((out / "training_info.json").read_text())
+    assert set(info["data_sha256"]) == {"first.jsonl", "second.jsonl", "dev.jsonl"}
+    assert info["train_rows"] == 2 * 4 * 9  # both files: 3 sectors x 3 directions x 4 articles each
+
+
+def test_an_id_in_two_training_files_is_an_error(tiny_config, tmp_path):
+    again = write_labelled(tmp_path / "again.jsonl", 1, seed=9)  # ids a0, a1, ... as in train.jsonl
+    tiny_config.train_file = [tiny_config.train_file, str(again)]
+    with pytest.raises(ValueError, match=r"again.jsonl: 9 id\(s\) already used in an earlier training file: row 1 \(id a\d, in .*train.jsonl\)"):
+        train_classifier(tiny_config, progress=False)

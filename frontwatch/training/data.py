@@ -158,6 +158,35 @@ def load_labelled(path, labels=None, require_summary: bool = False) -> list[dict
     return [r.record for r in rows]
 
 
+def load_training_files(paths, labels=None, require_summary: bool = False) -> list[dict]:
+    """The records of one labelled file, or of several one after the other (a config's `train_file`).
+
+    Each file is checked as `load_labelled` checks it. An id found in two files is an error too: it is most
+    likely the same article given twice.
+    """
+    first: dict[str, str] = {}
+    records = []
+    for path in training_files(paths):
+        rows = load_labelled(path, labels, require_summary)
+        again = [(k, r["id"]) for k, r in enumerate(rows, 1) if r["id"] in first]
+        if again:
+            shown = ", ".join(f"row {k} (id {rid}, in {first[rid]})" for k, rid in again[:10])
+            more = f" and {len(again) - 10} more" if len(again) > 10 else ""
+            raise ValueError(f"{path}: {len(again)} id(s) already used in an earlier training file: {shown}{more}; "
+                             "the same article twice is most likely a mistake")
+        first |= {r["id"]: str(path) for r in rows}
+        records += rows
+    return records
+
+
+def training_files(paths) -> list[str]:
+    """`train_file` as a list: one path, or a list of them."""
+    files = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not files or not all(isinstance(f, (str, Path)) for f in files):
+        raise ValueError(f"train_file: expected a file or a list of files, got {paths!r}")
+    return [str(f) for f in files]
+
+
 def file_sha256(path) -> str:
     """The sha256 of a data file, saved in checkpoints so a model names the data it saw."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

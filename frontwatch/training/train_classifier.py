@@ -10,7 +10,7 @@ import numpy as np
 from frontwatch import __version__
 from frontwatch.training.augment import actor_swapped, check_actor_swap
 from frontwatch.training.config import ClassifierConfig, config_to_yaml, training_arguments
-from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled
+from frontwatch.training.data import LABEL_FIELDS, file_sha256, load_labelled, load_training_files, training_files
 from frontwatch.training.metrics import classification_metrics
 
 
@@ -111,8 +111,8 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     check_actor_swap(cfg.actor_swap, label_maps["direction"])
 
     # Hashed as read: a file changed during a long run must not be credited with the model.
-    data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
-    train_records = load_labelled(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (*training_files(cfg.train_file), cfg.validation_file) if p}
+    train_records = load_training_files(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
     if cfg.actor_swap:
         train_records += actor_swapped(train_records, cfg.actor_swap)
     if cfg.train_on_summaries:
@@ -122,7 +122,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         seen = {r[head] for r in train_records}
         unseen = [l for l in (cfg.new_labels.get(head, []) if start else []) if l not in seen]
         if unseen:
-            raise ValueError(f"{cfg.train_file}: new {head} label(s) {', '.join(unseen)} have no training rows")
+            raise ValueError(f"{', '.join(training_files(cfg.train_file))}: new {head} label(s) {', '.join(unseen)} have no training rows")
 
     if start is not None:
         model = FrontClassifier.from_pretrained(start, trainable=True)
@@ -174,6 +174,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     info = {
         "frontwatch_version": __version__,
         "train_seconds": round(train_seconds, 1),
+        "train_rows": len(train_records),  # actor-swapped copies and summaries included
         "train_loss": result.training_loss,
         "data_sha256": data_sha256,
         "started_from": str(start) if start else None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from frontwatch import __version__
 from frontwatch.training.augment import actor_swapped, check_actor_swap
 from frontwatch.training.config import SummarizerConfig, config_to_yaml, training_arguments
-from frontwatch.training.data import file_sha256, load_labelled
+from frontwatch.training.data import file_sha256, load_labelled, load_training_files, training_files
 
 
 def resolve_summarizer_path(name: str) -> Path:
@@ -91,8 +91,8 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
 
     set_seed(cfg.seed)  # before the adapter is built
     # Hashed as read: a file changed during a long run must not be credited with the model.
-    data_sha256 = {Path(p).name: file_sha256(p) for p in (cfg.train_file, cfg.validation_file) if p}
-    train_records = load_labelled(cfg.train_file, None, require_summary=True)
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (*training_files(cfg.train_file), cfg.validation_file) if p}
+    train_records = load_training_files(cfg.train_file, None, require_summary=True)
     if cfg.actor_swap:
         # The summarizer has no label map: its directions are those of its data and of its prompt's words.
         directions = sorted({r["direction"] for r in train_records} | set(cfg.label_descriptions.get("direction", {})))
@@ -113,7 +113,7 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     generation.update(num_beams=cfg.num_beams, max_new_tokens=cfg.max_new_tokens,
                       no_repeat_ngram_size=cfg.no_repeat_ngram_size, repetition_penalty=cfg.repetition_penalty)
 
-    train_ds = Dataset.from_list(summary_features(summarizer, train_records, cfg.max_target_length, cfg.train_file))
+    train_ds = Dataset.from_list(summary_features(summarizer, train_records, cfg.max_target_length, ", ".join(training_files(cfg.train_file))))
     dev_ds = (
         Dataset.from_list(summary_features(summarizer, dev_records, cfg.max_target_length, cfg.validation_file))
         if dev_records else None
