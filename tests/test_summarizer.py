@@ -73,6 +73,21 @@ def test_beam_search_from_a_shared_prefill_matches_plain_generate(tiny_summarize
     assert runs[True] == runs[False]
 
 
+def test_encoding_prompts_logs_no_deprecation(tiny_summarizer, caplog):
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    logging.Logger.warning_once.cache_clear()  # transformers logs each message once per process
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()
+    try:
+        tiny_summarizer.generate([ARTICLE], LABELS[:1], num_beams=2, max_new_tokens=4)  # encodes through _prefill
+        assert [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()] == []
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
 def test_checked_generation_rewrites_failures_from_the_same_encoded_prompts(tiny_summarizer):
     articles = [ARTICLE, "Le front est stable à Kherson.", "Moscou affirme avoir pris Soledar après des semaines de combats."]
     labels = LABELS

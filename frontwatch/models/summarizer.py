@@ -306,8 +306,9 @@ class Summarizer:
         stacked = None
         with torch.inference_mode():
             for start, stop in zip(bounds, bounds[1:]):
-                cache = self.model(input_ids=ids[start:stop, :-1], attention_mask=mask[start:stop, :-1],
-                                   position_ids=positions[start:stop, :-1], use_cache=True, logits_to_keep=1).past_key_values
+                out = self.model(input_ids=ids[start:stop, :-1], attention_mask=mask[start:stop, :-1],
+                                 position_ids=positions[start:stop, :-1], use_cache=True, logits_to_keep=1)
+                cache = out["cache"] if "cache" in out else out["past_key_values"]  # renamed in transformers 5.x
                 if stacked is None:
                     stacked = roomy(cache, n, room)
                 for layer, part in zip(stacked.layers, cache.layers):
