@@ -1,11 +1,13 @@
-"""The checks every summary passes: language, length, names found in the article (French or English spellings)."""
+"""The checks every summary passes: language, length, names (French or English spellings) and numbers found in the article."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from frontwatch.inference.checks import NameGuard, main_place, names_match, static_checks, summary_names, unsupported_names
+from frontwatch.inference.checks import (
+    NameGuard, main_place, names_match, static_checks, summary_names, unsupported_names, unsupported_numbers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = (
@@ -25,6 +27,34 @@ def test_a_place_the_article_lacks_is_flagged(invented):
     summary = f"Ukrainian forces say they advanced near Bakhmut and {invented}."
     assert unsupported_names(summary, ARTICLE) == [invented]
     assert static_checks(summary, ARTICLE) == ["name_not_in_article"]
+
+
+@pytest.mark.parametrize("summary, article", [
+    ("Shelling killed at least 21 people.", "Au moins 21 personnes ont été tuées."),
+    ("Zelensky hails the liberation of 2,000 square kilometres.", "la libération de 2 000 km carrés"),
+    ("Zelensky hails the liberation of 2,000 square kilometres.", "la libération de deux mille km²"),
+    ("Seven people were wounded, including an eight-year-old.", "sept blessés, dont un enfant de huit ans"),
+    ("Seven hundred vehicles were delivered.", "sept cents véhicules livrés"),
+    ("About 25 percent of the town was retaken.", "environ vingt-cinq pour cent de la ville"),
+    ("Eighty drones were shot down.", "quatre-vingts drones abattus"),
+    ("Troops advanced 1.5 km.", "une avancée de 1,5 km"),
+    ("They advanced several hundred metres.", "une avancée de plusieurs centaines de mètres"),
+    ("Two missiles hit the town on 3 May 2023.", "une double frappe le 3 mai 2023"),
+])
+def test_numbers_found_in_the_article_in_digits_or_french_words(summary, article):
+    assert unsupported_numbers(summary, article) == []
+    assert "number_not_in_article" not in static_checks(summary, article)
+
+
+@pytest.mark.parametrize("summary, article, missing", [
+    ("Shelling killed at least 20 people.", "Au moins 21 personnes ont été tuées.", ["20"]),
+    ("Ukraine liberated about 200 square kilometres (600 sq miles).", "la libération de 2 000 km", ["200", "600"]),
+    ("An S-500 system was destroyed.", "un système S-400 détruit", ["500"]),
+    ("Seven people died, including an eight-year-old.", "sept morts", ["8"]),
+])
+def test_a_number_the_article_lacks_is_flagged(summary, article, missing):
+    assert unsupported_numbers(summary, article) == missing
+    assert "number_not_in_article" in static_checks(summary, article)
 
 
 def test_language_and_length():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from frontwatch.inference.analyzer import Analyzer
-from frontwatch.inference.checks import MAX_WORDS, unsupported_names
+from frontwatch.inference.checks import MAX_WORDS, unsupported_names, unsupported_numbers
 from frontwatch.models.summarizer import shipped_summarizer_path
 from frontwatch.text import detect_language
 
@@ -40,6 +40,8 @@ def check_summaries(results, texts):
         # A name the article lacks may stay only when the summary says so in its flags.
         if unsupported_names(res.summary, text):
             assert "name_not_in_article" in res.summary_flags
+        if unsupported_numbers(res.summary, text):  # and a number the article does not state
+            assert "number_not_in_article" in res.summary_flags
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="the real scraped articles live in ../shared, beside the checkout")

@@ -233,7 +233,7 @@ def test_train_save_load_and_evaluate(tiny_gemma, tiny_model, tmp_path):
     analyzer = Analyzer.from_pretrained(tiny_model, device="cpu", summarizer_path=out, max_new_tokens=6)
     res = analyzer(["Les forces ukrainiennes ont repris Koupiansk.", ""])
     assert isinstance(res[0].summary, str) and isinstance(res[0].summary_flags, list)
-    assert set(res[0].summary_flags) <= {"not_english", "too_long", "direction_mismatch", "name_not_in_article"}
+    assert set(res[0].summary_flags) <= {"not_english", "too_long", "direction_mismatch", "name_not_in_article", "number_not_in_article"}
     assert res[1].error and res[1].summary is None and "summary" in res[1].to_dict()
 
 

@@ -38,8 +38,9 @@ class Analysis:
             off or the row failed).
         summary_flags: the checks the summary still fails after one stricter retry: "not_english",
             "too_long" (over 60 words), "direction_mismatch" (the summary reads as another direction
-            than the article's), "name_not_in_article" (it names a place or person the article does not);
-            [] when it passed them all, None when summaries are off.
+            than the article's), "name_not_in_article" (it names a place or person the article does not),
+            "number_not_in_article" (it states a number the article does not); [] when it passed them all,
+            None when summaries are off.
     """
 
     sector: str | None = None

@@ -5,7 +5,9 @@
 - `direction_mismatch`: the classifier, reading the summary itself, finds a different direction
   from the article's;
 - `name_not_in_article`: a proper name the summary states (a place, or a person) cannot be found in the
-  article under any usual French or English spelling.
+  article under any usual French or English spelling;
+- `number_not_in_article`: a number the summary states (in digits or in words) is not in the article, in
+  digits or in French words ("21 killed" for "au moins 21 personnes", not "20"; "2,000" for "2 000").
 
 Names are compared through a rough phonetic skeleton, one set of rules for English
 transliterations and one for French ones (Bakhmut/Bakhmout, Chasiv Yar/Tchassiv Iar,
@@ -17,7 +19,7 @@ import unicodedata
 from difflib import SequenceMatcher
 
 MAX_WORDS = 60
-CHECKS = ("not_english", "too_long", "direction_mismatch", "name_not_in_article")
+CHECKS = ("not_english", "too_long", "direction_mismatch", "name_not_in_article", "number_not_in_article")
 
 # Capitalised words that are not names to look up: sentence starts, titles, institutions,
 # nationalities, months. The belligerents themselves are always allowed.
@@ -243,6 +245,8 @@ def static_checks(summary: str, article: str) -> list[str]:
         failed.append("too_long")
     if unsupported_names(summary, article):
         failed.append("name_not_in_article")
+    if unsupported_numbers(summary, article):
+        failed.append("number_not_in_article")
     return failed
 
 
@@ -256,3 +260,80 @@ def unsupported_names(summary: str, article: str) -> list[str]:
 _COMMON_SKELETONS = {skeleton_en(w) for w in _NOT_NAMES}
 _COMMON_PREFIXES = _prefixes(_COMMON_SKELETONS)
 _COMMON_NEAR_PREFIXES = _deletions(_COMMON_PREFIXES)
+
+
+# Number words, by language; a run of them ("vingt-cinq", "seven hundred") also counts as its value.
+_NUMBER_WORDS = {
+    "en": dict(zip(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million".split(),
+        [*range(21), 30, 40, 50, 60, 70, 80, 90, 100, 1000, 1000000])),
+    "fr": dict(zip(
+        "zéro un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt "
+        "vingts trente quarante cinquante soixante cent cents mille million millions".split(),
+        [0, 1, 1, *range(2, 17), 20, 20, 30, 40, 50, 60, 100, 100, 1000, 1000000, 1000000]))
+    # "about twenty": une vingtaine; "several hundred": plusieurs centaines; a "double" strike: two
+    | dict(zip("dizaine dizaines douzaine douzaines quinzaine vingtaine trentaine quarantaine cinquantaine "
+               "soixantaine centaine centaines millier milliers double".split(),
+               [10, 10, 12, 12, 15, 20, 30, 40, 50, 60, 100, 100, 1000, 1000, 2])),
+}
+_MULTIPLIERS = {100, 1000, 1000000}
+# Digits with the separators either language uses: 2,000 2.000 2 000 (also a narrow no-break space) 1,5 1.5.
+_DIGITS = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d{3}(?!\d))*(?:[.,]\d+)?")
+_NUMBER_WORD = re.compile(r"[a-zA-Zéè]+")
+
+
+def _digit_values(text: str) -> set[float]:
+    """Every value a digit string may mean: "1,305" is 1305 in English and 1.305 in French."""
+    values = set()
+    for match in _DIGITS.finditer(text):
+        raw = re.sub(r"[ \u00a0\u202f]", "", match.group())
+        for thousands, decimal in ((",", "."), (".", ",")):
+            try:
+                values.add(float(raw.replace(thousands, "").replace(decimal, ".")))
+            except ValueError:
+                pass
+    return values
+
+
+def _word_values(text: str, lang: str) -> set[float]:
+    """Values of number words: each word alone, and each run of them read as one number."""
+    words = _NUMBER_WORDS[lang]
+    values, run = set(), []
+    for word in [*_NUMBER_WORD.findall(text.lower()), ""]:
+        if word in words:
+            run.append(words[word])
+            continue
+        if word in ("and", "et") and run:
+            continue
+        values |= set(run)
+        if len(run) > 1:
+            values.add(_read_run(run))
+        run = []
+    return {float(v) for v in values}
+
+
+def _read_run(run: list[int]) -> int:
+    """[7, 100] -> 700, [20, 5] -> 25, [4, 20] -> 80 (quatre-vingts), [2, 1000, 300] -> 2300."""
+    total, current = 0, 0
+    for value in run:
+        if value in _MULTIPLIERS:
+            current = max(current, 1) * value
+            if value >= 1000:
+                total, current = total + current, 0
+        elif value == 20 and current % 100 == 4:
+            current += 76
+        else:
+            current += value
+    return total + current
+
+
+def unsupported_numbers(summary: str, article: str) -> list[str]:
+    """The numbers the summary states that the article does not, in digits or in words."""
+    known = _digit_values(article) | _word_values(article, "fr") | _word_values(article, "en")
+    missing = []
+    for match in _DIGITS.finditer(summary):
+        if not _digit_values(match.group()) & known:
+            missing.append(match.group())
+    missing += [str(int(v)) for v in sorted(_word_values(summary, "en") - known)]
+    return missing

@@ -71,13 +71,15 @@ def evaluate_summarizer(
         Flat metrics: `rougeL` (primary; against summary_en), `english`, `within_60_words`,
         `direction_agrees_with_gold` (the classifier reading the summary), `names_main_place` (the first
         place after a locative word in summary_en, over the articles that have one), `names_only_article_places`
-        (no name absent from the article), `flagged`, per-flag counts and `seconds_per_article`.
+        (no name absent from the article), `numbers_only_from_article`, `flagged`, per-flag counts and `seconds_per_article`.
         With `output_dir`, writes metrics.json and summaries.jsonl there.
     """
     from tqdm import tqdm
 
     from frontwatch.inference.analyzer import Analyzer
-    from frontwatch.inference.checks import CHECKS, MAX_WORDS, main_place, names_match, summary_names, unsupported_names
+    from frontwatch.inference.checks import (
+        CHECKS, MAX_WORDS, main_place, names_match, summary_names, unsupported_names, unsupported_numbers,
+    )
     from frontwatch.models.summarizer import PromptSettings, Summarizer
     from frontwatch.text import detect_language
     from frontwatch.training.metrics import rouge_l
@@ -111,6 +113,7 @@ def evaluate_summarizer(
         "names_main_place": sum(named) / max(1, len(named)),
         "articles_with_main_place": len(named),
         "names_only_article_places": sum(not bad for bad in invented) / n,
+        "numbers_only_from_article": sum(not unsupported_numbers(s, r["text"]) for s, r in zip(summaries, records)) / n,
         "flagged": sum(bool(res.summary_flags) for res in results) / n,
         "failed_first_pass": analyzer.summary_stats["retried"] / n,
         "fixed_by_retry": analyzer.summary_stats["fixed_by_retry"] / n,

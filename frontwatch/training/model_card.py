@@ -91,6 +91,7 @@ SUMMARY_METRICS = (
     ("direction_agrees_with_gold", "summary's direction (read by the classifier) = gold direction"),
     ("names_main_place", "summary names the article's main place"),
     ("names_only_article_places", "summary names no place or person absent from the article"),
+    ("numbers_only_from_article", "summary states no number absent from the article"),
     ("failed_first_pass", "summaries that failed a check when first written"),
     ("fixed_by_retry", "... and passed every check once rewritten"),
     ("flagged", "summaries returned with `summary_flags`"),
@@ -144,7 +145,8 @@ def write_summarizer_card(model_dir, reports: dict[str, dict], notes: str = "") 
         "## Checks on every summary",
         "",
         "Before a summary is returned it must be English, at most 60 words, read by the classifier as the article's "
-        "direction, and name no place or person the article lacks (French and English spellings are matched). "
+        "direction, name no place or person the article lacks (French and English spellings are matched), and state "
+        "no number the article lacks (in digits or in French words). "
         "The name check also runs while a summary is written: a token that would start or go on spelling a name "
         f"the article lacks is not written, unless the model's {GuardedTokens.MAX_ASKED} best next tokens all would "
         "be. A summary that still fails a check is written again once with beam search, from the same encoded "
