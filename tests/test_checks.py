@@ -35,6 +35,7 @@ def test_a_place_the_article_lacks_is_flagged(invented):
     ("Zelensky hails the liberation of 2,000 square kilometres.", "la libération de deux mille km²"),
     ("Seven people were wounded, including an eight-year-old.", "sept blessés, dont un enfant de huit ans"),
     ("Seven hundred vehicles were delivered.", "sept cents véhicules livrés"),
+    ("Seven hundred vehicles were delivered.", "700 véhicules livrés"),
     ("About 25 percent of the town was retaken.", "environ vingt-cinq pour cent de la ville"),
     ("Eighty drones were shot down.", "quatre-vingts drones abattus"),
     ("Troops advanced 1.5 km.", "une avancée de 1,5 km"),

@@ -296,8 +296,9 @@ def _digit_values(text: str) -> set[float]:
     return values
 
 
-def _word_values(text: str, lang: str) -> set[float]:
-    """Values of number words: each word alone, and each run of them read as one number."""
+def _word_values(text: str, lang: str, parts: bool = True) -> set[float]:
+    """Values of number words: each run of them read as one number ("seven hundred": 700), and with
+    `parts` each word alone as well (7 and 100; an article is read leniently, a summary is not)."""
     words = _NUMBER_WORDS[lang]
     values, run = set(), []
     for word in [*_NUMBER_WORD.findall(text.lower()), ""]:
@@ -306,9 +307,10 @@ def _word_values(text: str, lang: str) -> set[float]:
             continue
         if word in ("and", "et") and run:
             continue
-        values |= set(run)
-        if len(run) > 1:
+        if run:
             values.add(_read_run(run))
+            if parts:
+                values |= set(run)
         run = []
     return {float(v) for v in values}
 
@@ -335,5 +337,5 @@ def unsupported_numbers(summary: str, article: str) -> list[str]:
     for match in _DIGITS.finditer(summary):
         if not _digit_values(match.group()) & known:
             missing.append(match.group())
-    missing += [str(int(v)) for v in sorted(_word_values(summary, "en") - known)]
+    missing += [str(int(v)) for v in sorted(_word_values(summary, "en", parts=False) - known)]
     return missing
