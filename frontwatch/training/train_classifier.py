@@ -111,8 +111,9 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
     check_actor_swap(cfg.actor_swap, label_maps["direction"])
 
     # Hashed as read: a file changed during a long run must not be credited with the model.
-    data_sha256 = {Path(p).name: file_sha256(p) for p in (*training_files(cfg.train_file), cfg.validation_file) if p}
-    train_records = load_training_files(cfg.train_file, label_maps, require_summary=cfg.train_on_summaries)
+    files = training_files(cfg.train_file)
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (*files, cfg.validation_file) if p}
+    train_records = load_training_files(files, label_maps, require_summary=cfg.train_on_summaries)
     if cfg.actor_swap:
         train_records += actor_swapped(train_records, cfg.actor_swap)
     if cfg.train_on_summaries:
@@ -122,7 +123,7 @@ def train_classifier(cfg: ClassifierConfig, progress: bool = True) -> Path:
         seen = {r[head] for r in train_records}
         unseen = [l for l in (cfg.new_labels.get(head, []) if start else []) if l not in seen]
         if unseen:
-            raise ValueError(f"{', '.join(training_files(cfg.train_file))}: new {head} label(s) {', '.join(unseen)} have no training rows")
+            raise ValueError(f"{', '.join(files)}: new {head} label(s) {', '.join(unseen)} have no training rows")
 
     if start is not None:
         model = FrontClassifier.from_pretrained(start, trainable=True)

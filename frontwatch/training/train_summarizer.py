@@ -91,8 +91,9 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
 
     set_seed(cfg.seed)  # before the adapter is built
     # Hashed as read: a file changed during a long run must not be credited with the model.
-    data_sha256 = {Path(p).name: file_sha256(p) for p in (*training_files(cfg.train_file), cfg.validation_file) if p}
-    train_records = load_training_files(cfg.train_file, None, require_summary=True)
+    files = training_files(cfg.train_file)
+    data_sha256 = {Path(p).name: file_sha256(p) for p in (*files, cfg.validation_file) if p}
+    train_records = load_training_files(files, None, require_summary=True)
     if cfg.actor_swap:
         # The summarizer has no label map: its directions are those of its data and of its prompt's words.
         directions = sorted({r["direction"] for r in train_records} | set(cfg.label_descriptions.get("direction", {})))
@@ -113,7 +114,7 @@ def train_summarizer(cfg: SummarizerConfig, progress: bool = True) -> Path:
     generation.update(num_beams=cfg.num_beams, max_new_tokens=cfg.max_new_tokens,
                       no_repeat_ngram_size=cfg.no_repeat_ngram_size, repetition_penalty=cfg.repetition_penalty)
 
-    train_ds = Dataset.from_list(summary_features(summarizer, train_records, cfg.max_target_length, ", ".join(training_files(cfg.train_file))))
+    train_ds = Dataset.from_list(summary_features(summarizer, train_records, cfg.max_target_length, ", ".join(files)))
     dev_ds = (
         Dataset.from_list(summary_features(summarizer, dev_records, cfg.max_target_length, cfg.validation_file))
         if dev_records else None
